@@ -1,0 +1,60 @@
+"""Typed, environment-overridable settings, in one place.
+
+Every knob reads ``STAKEGATE_<NAME>`` from the environment once at import. Tests change them with
+``monkeypatch.setattr(settings, ...)``, never by editing this file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"STAKEGATE_{name}", default)
+
+
+# Repository root when running from a checkout (editable install); used to find defaults.
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    return candidates[0]
+
+
+# Policy directory used when --policy is not given: the shipped default policy.
+DEFAULT_POLICY: Path = Path(
+    _env("POLICY", str(_first_existing(_PACKAGE_DIR / "_policies", _REPO_ROOT / "policies")))
+)
+# JSON Schemas (registry input, OPA facts, decision output).
+SCHEMA_DIR: Path = Path(
+    _env("SCHEMA_DIR", str(_first_existing(_PACKAGE_DIR / "_schemas", _REPO_ROOT / "schemas")))
+)
+# OPA binary: the project-local one installed by scripts/setup.sh, else `opa` on PATH.
+OPA_BINARY: str = _env(
+    "OPA_BINARY",
+    str(_REPO_ROOT / ".tools" / "bin" / "opa")
+    if (_REPO_ROOT / ".tools" / "bin" / "opa").exists()
+    else "opa",
+)
+# Command that installs OPA, named in errors when the binary is missing.
+SETUP_COMMAND: str = "./scripts/setup.sh"
+# URL of an already running OPA; empty means the engine starts its own.
+OPA_URL: str = _env("OPA_URL", "")
+# Seconds one OPA HTTP request may take before the decision fails (exit 1).
+OPA_TIMEOUT: float = float(_env("OPA_TIMEOUT", "60"))
+# Seconds to wait for a locally started OPA to report its bundle healthy.
+OPA_STARTUP_DEADLINE: float = float(_env("OPA_STARTUP_DEADLINE", "30"))
+# Entities per OPA query when screening: one HTTP request decides this many.
+BATCH_SIZE: int = int(_env("BATCH_SIZE", "2000"))
+# Evidence bounds: paths kept per method and entity, and nodes kept per path.
+MAX_PATHS: int = int(_env("MAX_PATHS", "5"))
+MAX_PATH_NODES: int = int(_env("MAX_PATH_NODES", "32"))
+# Emit log lines as JSON rather than key=value text.
+LOG_JSON: bool = _env("LOG_JSON", "false").lower() in ("1", "true", "yes")
+# Set by the test suite.
+TESTING: bool = False

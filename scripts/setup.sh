@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything stakegate needs into the checkout: a Python venv (.venv) with the package
+# and its dev tools, and OPA built with `go install` at a pinned version into .tools/bin.
+# Idempotent: a second run only checks versions and stamps, and takes seconds.
+set -euo pipefail
+
+OPA_VERSION="v1.22.2"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+
+# --- OPA ---------------------------------------------------------------------------------
+opa_bin="$ROOT/.tools/bin/opa"
+if [ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+  echo "setup: opa ${OPA_VERSION} already installed"
+else
+  command -v go >/dev/null || { echo "setup: Go is required to build OPA (go install)" >&2; exit 1; }
+  echo "setup: building opa ${OPA_VERSION} with go install (about two minutes)"
+  mkdir -p "$ROOT/.tools/bin"
+  GOBIN="$ROOT/.tools/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
+  "$opa_bin" version | head -1
+fi
+
+# --- Python ------------------------------------------------------------------------------
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.stakegate-installed"
+want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  echo "setup: python dependencies up to date"
+else
+  echo "setup: installing python dependencies"
+  .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+  .venv/bin/python -m pip install --quiet -e . --group dev
+  echo "$want" > "$stamp"
+fi
+echo "setup: done (activate with: source .venv/bin/activate)"
