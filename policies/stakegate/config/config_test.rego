@@ -1,0 +1,14 @@
+package stakegate.config_test
+
+import data.stakegate.config
+
+test_config_shipped_defaults if {
+	config == {
+		"restricted_regions": ["CN", "RU", "KP", "IR"],
+		"ownership_threshold": 50,
+		"threshold_comparison": ">",
+		"method": "control",
+		"percent_tolerance": 1e-9,
+		"exceptions": [],
+	}
+}

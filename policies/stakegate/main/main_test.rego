@@ -1,0 +1,364 @@
+package stakegate.main_test
+
+import data.stakegate.main
+
+_as_of := "2026-11-27"
+
+_strict := {"method": "control", "threshold": 50, "comparison": ">"}
+
+_share(low, high) := {
+	"min": low, "max": high, "min_exclusive": false, "max_exclusive": false,
+	"paths": [["acme-cn", "acme-sg"]],
+	"evidence": [{
+		"path": ["acme-cn", "acme-sg"],
+		"edges": [{"min": low, "max": high}],
+		"contribution": {"min": low, "max": high},
+	}],
+}
+
+_facts(id, jurisdiction, control, look_through) := {
+	"id": id, "type": "company", "jurisdiction": jurisdiction,
+	"ownership": {"control": control, "look_through": look_through},
+}
+
+_input(entities) := {"as_of": _as_of, "entities": entities}
+
+_ownership(control, look_through) := {
+	"control": {"min": control.min, "max": control.max},
+	"look_through": {"min": look_through.min, "max": look_through.max},
+}
+
+_decision(id, outcome, reasons, ownership, policy) := {
+	"entity": id, "decision": outcome, "reasons": reasons, "ownership": ownership, "policy": policy,
+}
+
+_location(code, field, value, region) := {
+	"code": code, "severity": "deny",
+	"field": field, "value": value, "region": region,
+}
+
+_restricted(method, share) := _ownership_reason("restricted_ownership", "deny", method, share)
+
+_possible(method, share) := _ownership_reason("possible_restricted_ownership", "review", method, share)
+
+_ownership_reason(code, severity, method, share) := {
+	"code": code, "severity": severity, "method": method,
+	"restricted_percent": object.filter(share, ["min", "max", "min_exclusive", "max_exclusive"]),
+	"paths": share.paths, "evidence": share.evidence,
+}
+
+# Decision of one company in SG with these restricted shares, under the shipped config.
+_single(control, look_through) := decision if {
+	[decision] := main.decisions with input as _input([_facts("acme-sg", "SG", control, look_through)])
+}
+
+_full := _share(100, 100)
+
+_none := _share(0, 0)
+
+test_decisions_cn_company_deny if {
+	d := main.decisions with input as _input([_facts("acme-cn", "CN", _full, _full)])
+	d == [_decision(
+		"acme-cn", "deny",
+		[_location("restricted_jurisdiction", "jurisdiction", "CN", "CN")],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_subdivision_deny if {
+	d := main.decisions with input as _input([_facts("mos", "RU-MOW", _full, _full)])
+	d == [_decision(
+		"mos", "deny",
+		[_location("restricted_jurisdiction", "jurisdiction", "RU-MOW", "RU")],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_lower_case_country_deny if {
+	d := main.decisions with input as _input([_facts("p1", "ru", _full, _full)])
+	d == [_decision(
+		"p1", "deny",
+		[_location("restricted_jurisdiction", "jurisdiction", "ru", "RU")],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_configured_subdivision_allow_by_default if {
+	d := main.decisions with input as _input([_facts("crimea-co", "UA-43", _none, _none)])
+	d == [_decision("crimea-co", "allow", [], _ownership(_none, _none), _strict)]
+}
+
+test_decisions_configured_subdivision_deny_when_added if {
+	d := main.decisions with input as _input([_facts("crimea-co", "UA-43", _full, _full)])
+		with data.stakegate.config.restricted_regions as ["CN", "RU", "KP", "IR", "UA-43"]
+	d == [_decision(
+		"crimea-co", "deny",
+		[_location("restricted_jurisdiction", "jurisdiction", "UA-43", "UA-43")],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_headquarters_deny if {
+	facts := object.union(_facts("acme-sg", "SG", _full, _full), {"headquarters": "CN"})
+	d := main.decisions with input as _input([facts])
+	d == [_decision(
+		"acme-sg", "deny",
+		[_location("restricted_headquarters", "headquarters", "CN", "CN")],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_ownership_51_deny if {
+	_single(_share(51, 51), _share(51, 51)) == _decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(51, 51))],
+		_ownership(_share(51, 51), _share(51, 51)), _strict,
+	)
+}
+
+test_decisions_ownership_exactly_50_allow if {
+	_single(_share(50, 50), _share(50, 50)) == _decision(
+		"acme-sg", "allow", [],
+		_ownership(_share(50, 50), _share(50, 50)), _strict,
+	)
+}
+
+test_decisions_ownership_exactly_50_deny_at_least if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(50, 50), _none)])
+		with data.stakegate.config.threshold_comparison as ">="
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(50, 50))],
+		_ownership(_share(50, 50), _none), {"method": "control", "threshold": 50, "comparison": ">="},
+	)]
+}
+
+test_decisions_float_noise_above_50_allow if {
+	# 0.03 + 0.29 + 0.18 of the shares, in floats, can land a hair above 50%.
+	noisy := _share(50.00000000000001, 50.00000000000001)
+	_single(noisy, noisy) == _decision("acme-sg", "allow", [], _ownership(noisy, noisy), _strict)
+}
+
+test_decisions_float_noise_below_50_deny_at_least if {
+	noisy := _share(49.99999999999999, 49.99999999999999)
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", noisy, noisy)])
+		with data.stakegate.config.threshold_comparison as ">="
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", noisy)],
+		_ownership(noisy, noisy), {"method": "control", "threshold": 50, "comparison": ">="},
+	)]
+}
+
+test_decisions_band_review if {
+	band := _share(40, 60)
+	_single(band, band) == _decision(
+		"acme-sg", "review",
+		[_possible("control", band)],
+		_ownership(band, band), _strict,
+	)
+}
+
+test_decisions_band_more_than_50_deny if {
+	# UK PSC "more than 50% but less than 75%": the lower bound 50 is exclusive.
+	band := object.union(_share(50, 75), {"min_exclusive": true})
+	_single(band, band) == _decision(
+		"acme-sg", "deny",
+		[_restricted("control", band)],
+		_ownership(band, band), _strict,
+	)
+}
+
+test_decisions_band_less_than_50_allow_at_least if {
+	band := object.union(_share(25, 50), {"max_exclusive": true})
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", band, band)])
+		with data.stakegate.config.threshold_comparison as ">="
+	d == [_decision(
+		"acme-sg", "allow", [],
+		_ownership(band, band), {"method": "control", "threshold": 50, "comparison": ">="},
+	)]
+}
+
+test_decisions_method_control if {
+	_single(_share(60, 60), _share(36, 36)) == _decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(60, 60))],
+		_ownership(_share(60, 60), _share(36, 36)), _strict,
+	)
+}
+
+test_decisions_method_look_through if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _share(36, 36))])
+		with data.stakegate.config.method as "look_through"
+	d == [_decision(
+		"acme-sg", "allow", [],
+		_ownership(_share(60, 60), _share(36, 36)), {"method": "look_through", "threshold": 50, "comparison": ">"},
+	)]
+}
+
+test_decisions_method_either if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _share(36, 36))])
+		with data.stakegate.config.method as "either"
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(60, 60))],
+		_ownership(_share(60, 60), _share(36, 36)), {"method": "either", "threshold": 50, "comparison": ">"},
+	)]
+}
+
+test_decisions_method_either_review_and_deny if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(40, 60), _share(55, 70))])
+		with data.stakegate.config.method as "either"
+	d == [_decision(
+		"acme-sg", "deny",
+		[_possible("control", _share(40, 60)), _restricted("look_through", _share(55, 70))],
+		_ownership(_share(40, 60), _share(55, 70)), {"method": "either", "threshold": 50, "comparison": ">"},
+	)]
+}
+
+test_decisions_threshold_parameter if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(30, 30), _none)])
+		with data.stakegate.config.ownership_threshold as 25
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(30, 30))],
+		_ownership(_share(30, 30), _none), {"method": "control", "threshold": 25, "comparison": ">"},
+	)]
+}
+
+test_decisions_unknown_jurisdiction_review if {
+	facts := object.remove(_facts("p2", "SG", _none, _none), ["jurisdiction"])
+	d := main.decisions with input as _input([facts])
+	d == [_decision(
+		"p2", "review",
+		[{"code": "unknown_jurisdiction", "severity": "review", "field": "jurisdiction"}],
+		_ownership(_none, _none), _strict,
+	)]
+}
+
+test_decisions_restricted_location_skips_ownership if {
+	d := main.decisions with input as _input([_facts("acme-cn", "cn", _full, _share(40, 60))])
+		with data.stakegate.config.method as "either"
+	d == [_decision(
+		"acme-cn", "deny",
+		[_location("restricted_jurisdiction", "jurisdiction", "cn", "CN")],
+		_ownership(_full, _share(40, 60)), {"method": "either", "threshold": 50, "comparison": ">"},
+	)]
+}
+
+_exception(expires) := {"entity": "acme-sg", "reason": "licence GL-25", "approver": "legal", "expires": expires}
+
+_exception_reason(code, expires) := {
+	"code": code, "severity": "info",
+	"reason": "licence GL-25", "approver": "legal", "expires": expires,
+}
+
+test_decisions_unexpired_exception_allows if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _none)])
+		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
+	d == [_decision(
+		"acme-sg", "allow",
+		[_restricted("control", _share(60, 60)), _exception_reason("exception_applied", "2026-12-31")],
+		_ownership(_share(60, 60), _none), _strict,
+	)]
+}
+
+test_decisions_exception_applies_on_expiry_date if {
+	d := main.decisions with input as _input([_facts("acme-sg", "CN", _full, _full)])
+		with data.stakegate.config.exceptions as [_exception(_as_of)]
+	d == [_decision(
+		"acme-sg", "allow",
+		[_location("restricted_jurisdiction", "jurisdiction", "CN", "CN"), _exception_reason("exception_applied", _as_of)],
+		_ownership(_full, _full), _strict,
+	)]
+}
+
+test_decisions_exception_allows_review if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(40, 60), _none)])
+		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
+	d == [_decision(
+		"acme-sg", "allow",
+		[_possible("control", _share(40, 60)), _exception_reason("exception_applied", "2026-12-31")],
+		_ownership(_share(40, 60), _none), _strict,
+	)]
+}
+
+test_decisions_expired_exception_reported if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _none)])
+		with data.stakegate.config.exceptions as [_exception("2026-11-26")]
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(60, 60)), _exception_reason("exception_expired", "2026-11-26")],
+		_ownership(_share(60, 60), _none), _strict,
+	)]
+}
+
+test_decisions_exception_not_applied_when_allowed if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
+	d == [_decision("acme-sg", "allow", [], _ownership(_none, _none), _strict)]
+}
+
+test_decisions_missing_ownership_invalid_facts if {
+	facts := object.remove(_facts("acme-sg", "CN", _full, _full), ["ownership"])
+	d := main.decisions with input as _input([facts])
+		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
+	d == [_decision(
+		"acme-sg", "review",
+		[{"code": "invalid_facts", "severity": "review", "fields": ["ownership.control", "ownership.look_through"]}],
+		{"control": {"min": 0, "max": 100}, "look_through": {"min": 0, "max": 100}}, _strict,
+	)]
+}
+
+test_decisions_missing_as_of_invalid_facts if {
+	d := main.decisions with input as {"entities": [_facts("acme-sg", "SG", _none, _none)]}
+	d == [_decision(
+		"acme-sg", "review",
+		[{"code": "invalid_facts", "severity": "review", "fields": ["as_of"]}],
+		_ownership(_none, _none), _strict,
+	)]
+}
+
+test_decisions_entity_not_an_object if {
+	d := main.decisions with input as _input(["acme-sg"])
+	d == [_decision(
+		null, "review",
+		[{"code": "invalid_facts", "severity": "review", "fields": ["entity"]}],
+		{"control": {"min": 0, "max": 100}, "look_through": {"min": 0, "max": 100}}, _strict,
+	)]
+}
+
+test_decisions_keep_input_order if {
+	entities := [
+		_facts("c", "SG", _none, _none),
+		_facts("a", "CN", _full, _full),
+		_facts("b", "SG", _share(40, 60), _none),
+	]
+	d := main.decisions with input as _input(entities)
+	[x.entity | some x in d] == ["c", "a", "b"]
+	[x.decision | some x in d] == ["allow", "deny", "review"]
+}
+
+test_decisions_missing_entities if {
+	main.decisions == [] with input as {"as_of": _as_of}
+	main.decisions == [] with input as {"as_of": _as_of, "entities": {"acme-sg": {}}}
+	main.decisions == [] with input as {"as_of": _as_of, "entities": []}
+}
+
+test_decisions_invalid_config_undefined if {
+	not main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config.method as "majority"
+}
+
+test_decision_function if {
+	policy := {
+		"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
+		"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9},
+		"regions": {"CN"}, "exceptions": [], "percent_range": {"min": 0, "max": 100},
+	}
+	main.decision(_facts("x", "SG", _share(60, 60), _none), _as_of, policy) == _decision(
+		"x", "deny",
+		[_restricted("control", _share(60, 60))],
+		_ownership(_share(60, 60), _none), _strict,
+	)
+}
