@@ -1,0 +1,236 @@
+"""Why an entity's restricted share is what it is: the top contributing ownership paths.
+
+Enumerating every path is exponential, so evidence is computed lazily per entity and bounded:
+
+* ``control``: one path per possibly restricted direct owner, the owner's *witness chain*, i.e.
+  the owner whose share made it cross the threshold, recorded when it first did during the
+  fixpoint. Witnesses entered the fixpoint earlier, so chains are acyclic and end at a source.
+  Contribution: the direct share (its lower bound counts only when the owner is definitely
+  restricted). Through a cross-holding, a chain may pass through the entity itself (the entity
+  made its owner restricted); every other node appears once.
+* ``look_through``: a best-first backward search from the entity over simple paths, ordered by an
+  admissible bound (the path product so far times the node's own computed share), so the
+  first completed paths are the largest. A path stops at a restricted source; at an unknown
+  one it is both reported (contributing ``[0, product]``) and continued.
+
+Order: contribution max descending, then min descending, then path ids. A path longer than
+``max_path_nodes`` keeps its last nodes, the end at the entity; its contribution is that of the
+whole path. A restricted entity's own evidence is the one-node path ``[entity]`` at 100.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from stakegate.graph import OwnershipGraph, Status
+from stakegate.interval import Interval
+
+__all__ = ["PathEvidence", "control_evidence", "look_through_evidence"]
+
+# Search budget per entity: states pushed, and nodes on one path.
+MAX_EXPANSIONS = 100_000
+MAX_SEARCH_DEPTH = 10_000
+_EPSILON = 1e-12
+
+
+@dataclass(frozen=True, slots=True)
+class PathEvidence:
+    """One ownership path, restricted (or unknown) source first and the entity last."""
+
+    path: tuple[str, ...]
+    edges: tuple[Interval, ...]
+    contribution: Interval
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "path": list(self.path),
+            "edges": [{"min": float(e.min), "max": float(e.max)} for e in self.edges],
+            "contribution": {
+                "min": float(self.contribution.min),
+                "max": float(self.contribution.max),
+            },
+        }
+
+    def sort_key(self) -> tuple[float, float, tuple[str, ...]]:
+        return (-self.contribution.max, -self.contribution.min, self.path)
+
+
+def _share(graph: OwnershipGraph, owner: int, owned: int) -> Interval:
+    for k in range(graph.in_start[owned], graph.in_start[owned + 1]):
+        if graph.in_src[k] == owner:
+            return graph.in_share[k]
+    raise ValueError(f"no edge {graph.ids[owner]!r} -> {graph.ids[owned]!r}")
+
+
+def _own(graph: OwnershipGraph, x: int) -> list[PathEvidence]:
+    return [PathEvidence((graph.ids[x],), (), Interval(100.0, 100.0))]
+
+
+def _top(found: list[PathEvidence], max_paths: int) -> list[PathEvidence]:
+    found.sort(key=PathEvidence.sort_key)
+    return found[:max_paths]
+
+
+def control_evidence(
+    graph: OwnershipGraph,
+    status: Sequence[Status],
+    definite: bytearray,
+    possible: bytearray,
+    def_parent: Sequence[int],
+    pos_parent: Sequence[int],
+    x: int,
+    max_paths: int,
+    max_path_nodes: int,
+) -> list[PathEvidence]:
+    """Witness chains of the possibly restricted direct owners of ``x``."""
+    if status[x] == Status.RESTRICTED:
+        return _own(graph, x)
+    found: list[PathEvidence] = []
+    for k in range(graph.in_start[x], graph.in_start[x + 1]):
+        o = graph.in_src[k]
+        if not possible[o]:
+            continue
+        share = graph.in_share[k]
+        is_definite = bool(definite[o])
+        parent = def_parent if is_definite else pos_parent
+        chain = [x, o]  # entity first; reversed below
+        p = parent[o]
+        while p != -1 and len(chain) < max_path_nodes:
+            chain.append(p)
+            p = parent[p]
+        chain.reverse()
+        chain = chain[-max_path_nodes:]
+        edges = tuple(_share(graph, a, b) for a, b in zip(chain, chain[1:], strict=False))
+        contribution = Interval(
+            share.min if is_definite else 0.0,
+            share.max,
+            share.min_exclusive and is_definite,
+            share.max_exclusive,
+        )
+        found.append(PathEvidence(tuple(graph.ids[i] for i in chain), edges, contribution))
+    return _top(found, max_paths)
+
+
+def look_through_evidence(
+    graph: OwnershipGraph,
+    status: Sequence[Status],
+    lo: Sequence[float],
+    hi: Sequence[float],
+    x: int,
+    max_paths: int,
+    max_path_nodes: int,
+) -> list[PathEvidence]:
+    """The largest simple paths from restricted or unknown sources to ``x``."""
+    if status[x] == Status.RESTRICTED:
+        return _own(graph, x)
+    if hi[x] <= 0.0 or max_paths == 0:
+        return []
+    in_start, in_src, in_min, in_max = graph.in_start, graph.in_src, graph.in_min, graph.in_max
+    comps = graph.components()
+    comp_of, cyclic = comps.comp_of, comps.cyclic
+    # Search states: node, parent state, in-edge to the parent's node, path products, depth.
+    node = [x]
+    parent = [-1]
+    edge = [-1]
+    pmin = [1.0]
+    pmax = [1.0]
+    depth = [1]
+    heap: list[tuple[float, float, int]] = [(-hi[x], -lo[x], 0)]
+    found: list[PathEvidence] = []
+    keys: list[tuple[float, float]] = []  # sorted (-max, -min) of the paths found
+    bar: tuple[float, float] | None = None  # the max_paths-th best key, once there are enough
+    while heap:
+        neg_max, neg_min, s = heapq.heappop(heap)
+        if bar is not None and _worse(neg_max, neg_min, bar):
+            break  # keys bound every completion, so nothing left can make the top
+        v = node[s]
+        if s:
+            st = status[v]
+            if st == Status.RESTRICTED or st == Status.UNKNOWN:
+                source_min = 100.0 if st == Status.RESTRICTED else 0.0
+                path = _path(graph, s, node, parent, edge, pmin, pmax, source_min, max_path_nodes)
+                found.append(path)
+                bisect.insort(keys, (-path.contribution.max, -path.contribution.min))
+                if len(keys) >= max_paths:
+                    bar = keys[max_paths - 1]
+                if st == Status.RESTRICTED:
+                    continue
+        if depth[s] >= MAX_SEARCH_DEPTH:
+            continue
+        a0, b0, d1 = pmin[s] / 100.0, pmax[s] / 100.0, depth[s] + 1
+        for k in range(in_start[v], in_start[v + 1]):
+            o = in_src[k]
+            h = hi[o] * in_max[k] * b0
+            if h <= 0.0:
+                continue
+            a = in_min[k] * a0
+            if bar is not None and _worse(-h, -a * lo[o], bar):
+                continue
+            if cyclic[comp_of[o]] and _on_path(o, s, node, parent, comp_of):
+                continue
+            if len(node) >= MAX_EXPANSIONS:
+                break
+            node.append(o)
+            parent.append(s)
+            edge.append(k)
+            pmin.append(a)
+            pmax.append(in_max[k] * b0)
+            depth.append(d1)
+            heapq.heappush(heap, (-h, -a * lo[o], len(node) - 1))
+    return _top(found, max_paths)
+
+
+def _worse(neg_max: float, neg_min: float, bar: tuple[float, float]) -> bool:
+    """Whether a search key is below ``bar`` by more than rounding noise."""
+    return neg_max > bar[0] + _EPSILON or (
+        neg_max >= bar[0] - _EPSILON and neg_min > bar[1] + _EPSILON
+    )
+
+
+def _on_path(o: int, s: int, node: list[int], parent: list[int], comp_of: list[int]) -> bool:
+    """Whether ``o`` is already on the path of state ``s``.
+
+    A path enters a strongly connected component once and leaves it for good, so only the
+    stretch inside ``o``'s component needs looking at.
+    """
+    c = comp_of[o]
+    while s != -1 and comp_of[node[s]] == c:
+        if node[s] == o:
+            return True
+        s = parent[s]
+    return False
+
+
+def _path(
+    graph: OwnershipGraph,
+    s: int,
+    node: list[int],
+    parent: list[int],
+    edge: list[int],
+    pmin: list[float],
+    pmax: list[float],
+    source_min: float,
+    max_path_nodes: int,
+) -> PathEvidence:
+    """The evidence of search state ``s``, whose source holds ``[source_min, 100]``."""
+    ids: list[str] = []
+    edges: list[Interval] = []
+    t = s
+    while t != -1:  # parents run from the source to the entity
+        ids.append(graph.ids[node[t]])
+        if edge[t] != -1:
+            edges.append(graph.in_share[edge[t]])
+        t = parent[t]
+    lo = pmin[s] * source_min
+    hi = pmax[s] * 100.0
+    contribution = Interval(
+        lo,
+        hi,
+        lo > 0.0 and any(e.min_exclusive for e in edges),
+        hi > 0.0 and any(e.max_exclusive for e in edges),
+    )
+    keep = edges[max(0, len(edges) - max_path_nodes + 1) :] if max_path_nodes > 1 else []
+    return PathEvidence(tuple(ids[-max_path_nodes:]), tuple(keep), contribution)
