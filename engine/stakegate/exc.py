@@ -7,6 +7,7 @@ its traceback. No error is ever turned into an ``allow``.
     EngineError                      exit 1: no decision could be made
     ├── OpaUnavailableError          OPA cannot be started, reached, or answers too late
     ├── PolicyEvaluationError        OPA answered, but not with a verified decision
+    ├── BundleVerificationError      a bundle's signature, manifest or approval does not check
     └── InputError                   exit 2: bad usage or bad input
         ├── RegistryError            a registry file, record or field is wrong
         ├── FactsValidationError     facts or decisions fail their JSON Schema
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 __all__ = [
+    "BundleVerificationError",
     "EngineError",
     "FactsValidationError",
     "InputError",
@@ -41,6 +43,10 @@ class OpaUnavailableError(EngineError):
 
 class PolicyEvaluationError(EngineError):
     """OPA answered, but the answer is not a complete, valid decision."""
+
+
+class BundleVerificationError(EngineError):
+    """A policy bundle is unsigned, tampered with, signed by another key, or not approved."""
 
 
 class InputError(EngineError):

@@ -56,5 +56,21 @@ MAX_PATHS: int = int(_env("MAX_PATHS", "5"))
 MAX_PATH_NODES: int = int(_env("MAX_PATH_NODES", "32"))
 # Emit log lines as JSON rather than key=value text.
 LOG_JSON: bool = _env("LOG_JSON", "false").lower() in ("1", "true", "yes")
+# Public key (PEM, RSA) that every policy bundle must be signed for; OPA started on a bundle
+# verifies it too. Defaults to the repository's TEST-ONLY key (keys/test-only/): set a real one
+# in production (an installed package has no default, so every bundle is refused until you do).
+BUNDLE_PUBLIC_KEY: Path = Path(
+    _env(
+        "BUNDLE_PUBLIC_KEY", str(_REPO_ROOT / "keys" / "test-only" / "stakegate-test-only.pub.pem")
+    )
+)
+# Private key used by `stakegate bundle build` without --signing-key: a PEM file path, or the
+# PEM text itself (e.g. from a CI secret). Empty: --signing-key is required.
+BUNDLE_SIGNING_KEY: str = _env("BUNDLE_SIGNING_KEY", "")
+# Where `stakegate bundle build` writes stakegate-X.Y.Z.tar.gz when --out is not given.
+BUNDLE_DIR: Path = Path(_env("BUNDLE_DIR", str(_REPO_ROOT / "bundles")))
+# Load only bundles with an approval record matching their bytes (`stakegate bundle approve`);
+# policy directories (unsigned, for development) are then refused.
+REQUIRE_APPROVAL: bool = _env("REQUIRE_APPROVAL", "false").lower() in ("1", "true", "yes")
 # Set by the test suite.
 TESTING: bool = False

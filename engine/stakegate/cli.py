@@ -1,0 +1,174 @@
+"""The ``stakegate`` command: a thin click layer over ``screening``.
+
+Errors are caught only here, at the edge: an ``EngineError`` prints one clear message and exits
+with its class's code (1: no decision could be made; 2: bad usage or input). Anything else is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from contextlib import nullcontext
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+
+from stakegate import settings
+from stakegate.exc import EngineError, InputError
+from stakegate.output import atomic_output, format_text, make_writer
+from stakegate.registry import load_registry
+from stakegate.screening import Screener, connect
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except EngineError as err:
+            click.echo(f"stakegate: error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by check and screen."""
+    options = [
+        click.option(
+            "--registry",
+            "-i",
+            "registry",
+            required=True,
+            help="Native registry file (YAML or JSON); '-' reads standard input.",
+        ),
+        click.option(
+            "--policy",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Policy directory or bundle .tar.gz (default: the shipped policies/).",
+        ),
+        click.option(
+            "--opa-url",
+            default=lambda: settings.OPA_URL or None,
+            help="Use this running OPA instead of starting a local one.",
+        ),
+        click.option(
+            "--as-of",
+            callback=_parse_date,
+            default=None,
+            help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.group(help="Decide whether entities may use a service under the restricted-ownership rule.")
+@click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv for debug).")
+def cli(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")
+
+
+@cli.command(help="Decide one entity and print its decision with reasons.")
+@click.argument("entity_id")
+@_common
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True
+)
+@_fail_at_edge
+def check(
+    entity_id: str,
+    registry: str,
+    policy: Path | None,
+    opa_url: str | None,
+    as_of: date | None,
+    fmt: str,
+) -> None:
+    loaded = load_registry(registry)
+    if entity_id not in loaded.entities:
+        raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
+    with connect(policy, opa_url) as client:
+        decision = Screener(client, loaded, as_of).decide([entity_id])[0]
+    if fmt == "json":
+        click.echo(json.dumps(decision, indent=2))
+    else:
+        click.echo(format_text(decision), nl=False)
+
+
+@cli.command(help="Decide every entity of a registry; one decision per line or row.")
+@_common
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv", "table"]),
+    default="jsonl",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "-o",
+    default="-",
+    help="Output file, written whole or not at all ('-': standard output).",
+)
+@_fail_at_edge
+def screen(
+    registry: str,
+    policy: Path | None,
+    opa_url: str | None,
+    as_of: date | None,
+    fmt: str,
+    out: str,
+) -> None:
+    loaded = load_registry(registry)
+    width = max((len(e) for e in loaded.entities), default=6)
+    counts: dict[str, int] = {}
+    with connect(policy, opa_url) as client:
+        screener = Screener(client, loaded, as_of)
+        show_progress = sys.stderr.isatty()
+        with atomic_output(out) as handle:
+            writer = make_writer(fmt, handle, width)
+            progress: Any = (
+                click.progressbar(length=len(loaded.entities), label="screening", file=sys.stderr)
+                if show_progress
+                else nullcontext(None)
+            )
+            with progress as bar:
+                for decision in screener.screen(on_batch=bar.update if bar else None):
+                    writer.write(decision)
+                    counts[decision["decision"]] = counts.get(decision["decision"], 0) + 1
+            writer.close()
+    if out not in ("-", None) or sys.stderr.isatty():
+        summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
+
+
+
+
+
+def main() -> None:
+    cli(prog_name="stakegate")
+
+
+if __name__ == "__main__":
+    main()

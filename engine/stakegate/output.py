@@ -1,0 +1,177 @@
+"""Writes decisions as JSON, JSON lines, CSV, a text table or prose, and never half a file.
+
+``atomic_output`` writes to a hidden partial file beside the target and renames it only when
+the whole run succeeded, so a run that fails midway leaves ``--out`` untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from stakegate.decision import Bounds, Decision
+
+__all__ = ["DecisionWriter", "atomic_output", "format_text", "make_writer"]
+
+PARTIAL_MARKER = ".partial-"
+
+
+@contextmanager
+def atomic_output(out: str | None) -> Iterator[IO[str]]:
+    """Stdout for ``None``/``-``; otherwise a partial file renamed onto ``out`` on success."""
+    if out in (None, "-"):
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    assert out is not None
+    target = Path(out)
+    fd, partial = tempfile.mkstemp(
+        prefix=f".{target.name}{PARTIAL_MARKER}", dir=target.parent or Path(".")
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def _percent(bounds: Bounds | dict[str, Any] | None) -> str:
+    if not bounds:
+        return ""
+    low, high = float(bounds["min"]), float(bounds["max"])
+    return f"{low:g}" if low == high else f"{low:g}-{high:g}"
+
+
+def _codes(decision: Decision) -> str:
+    return ";".join(str(reason.get("code")) for reason in decision["reasons"])
+
+
+class DecisionWriter(Protocol):
+    def write(self, decision: Decision) -> None: ...
+    def close(self) -> None: ...
+
+
+class _JsonLines:
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+
+    def write(self, decision: Decision) -> None:
+        self.handle.write(json.dumps(decision, separators=(",", ":"), sort_keys=False) + "\n")
+
+    def close(self) -> None:
+        self.handle.flush()
+
+
+_CSV_COLUMNS = [
+    "entity",
+    "decision",
+    "reason_codes",
+    "control_min",
+    "control_max",
+    "look_through_min",
+    "look_through_max",
+    "policy_revision",
+]
+
+
+class _Csv:
+    def __init__(self, handle: IO[str]) -> None:
+        self.writer = csv.writer(handle, lineterminator="\n")
+        self.writer.writerow(_CSV_COLUMNS)
+        self.handle = handle
+
+    def write(self, decision: Decision) -> None:
+        own = decision["ownership"]
+        self.writer.writerow(
+            [
+                decision["entity"],
+                decision["decision"],
+                _codes(decision),
+                own["control"]["min"],
+                own["control"]["max"],
+                own["look_through"]["min"],
+                own["look_through"]["max"],
+                decision["policy"]["revision"],
+            ]
+        )
+
+    def close(self) -> None:
+        self.handle.flush()
+
+
+class _Table:
+    def __init__(self, handle: IO[str], entity_width: int) -> None:
+        self.handle = handle
+        self.row = f"{{:<{entity_width}}}  {{:<8}}  {{:>12}}  {{:>14}}  {{}}\n"
+        handle.write(
+            self.row.format("ENTITY", "DECISION", "CONTROL %", "LOOK-THROUGH %", "REASONS")
+        )
+
+    def write(self, decision: Decision) -> None:
+        own = decision["ownership"]
+        self.handle.write(
+            self.row.format(
+                decision["entity"],
+                decision["decision"],
+                _percent(own.get("control")),
+                _percent(own.get("look_through")),
+                _codes(decision).replace(";", ", "),
+            )
+        )
+
+    def close(self) -> None:
+        self.handle.flush()
+
+
+def make_writer(fmt: str, handle: IO[str], entity_width: int = 20) -> DecisionWriter:
+    """A writer for ``screen --format`` (``jsonl``, ``csv`` or ``table``)."""
+    if fmt == "jsonl":
+        return _JsonLines(handle)
+    if fmt == "csv":
+        return _Csv(handle)
+    if fmt == "table":
+        return _Table(handle, max(6, min(entity_width, 48)))
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def _reason_line(reason: dict[str, Any]) -> str:
+    code = reason.get("code", "?")
+    detail = []
+    if "method" in reason:
+        detail.append(f"method={reason['method']}")
+    if "restricted_percent" in reason:
+        detail.append(f"restricted={_percent(reason['restricted_percent'])}%")
+    for key in ("field", "value", "region", "approver", "expires", "reason"):
+        if key in reason:
+            detail.append(f"{key}={reason[key]}")
+    lines = [f"  - {code}" + (f" ({', '.join(detail)})" if detail else "")]
+    for path in reason.get("paths", [])[:5]:
+        lines.append("      path: " + " -> ".join(path))
+    return "\n".join(lines)
+
+
+def format_text(decision: Decision) -> str:
+    """A decision as a few lines a reviewer can read."""
+    own = decision["ownership"]
+    policy = decision["policy"]
+    lines = [
+        f"{decision['entity']}: {decision['decision'].upper()}",
+        f"  restricted ownership: control {_percent(own['control'])}%, "
+        f"look-through {_percent(own['look_through'])}%",
+        f"  policy: method={policy['method']} threshold {policy['comparison']} "
+        f"{policy['threshold']:g} revision={policy['revision']}",
+        "  reasons:" if decision["reasons"] else "  reasons: none",
+    ]
+    lines.extend(_reason_line(reason) for reason in decision["reasons"])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,128 @@
+"""The library entry points: connect to a policy, compute facts once, ask OPA in batches.
+
+``check`` and ``screen`` are what the CLI (and services embedding stakegate) call. A decision
+is only yielded after OPA answered for its whole batch and the answer was verified; any failure
+raises, so a caller can never mistake a missing answer for an allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from stakegate import settings
+from stakegate.decision import Decision, verify_decisions
+from stakegate.exc import InputError
+from stakegate.facts import RegistryFacts, compute_facts, registry_codes
+from stakegate.logs import get_logger
+from stakegate.opa_client import PolicyClient, PolicyParams
+from stakegate.opa_runtime import LocalOpa
+from stakegate.registry import Registry, load_registry
+
+__all__ = ["Screener", "check", "connect", "screen"]
+
+log = get_logger(__name__)
+
+
+@contextmanager
+def connect(policy: Path | None = None, opa_url: str | None = None) -> Iterator[PolicyClient]:
+    """A client for ``opa_url``, or for a private OPA started on ``policy`` (default policy)."""
+    if opa_url and policy is not None:
+        raise InputError("give either --policy or --opa-url, not both")
+    if opa_url:
+        client = PolicyClient(opa_url)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with LocalOpa(policy or settings.DEFAULT_POLICY) as opa:
+        client = PolicyClient(opa.url, fallback_revision=opa.revision)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+class Screener:
+    """Decisions for the entities of one registry under one policy server."""
+
+    __slots__ = ("as_of", "client", "facts", "params")
+
+    def __init__(self, client: PolicyClient, registry: Registry, as_of: date | None = None):
+        self.client = client
+        self.as_of = as_of or today()
+        self.params: PolicyParams = client.params()
+        classification = client.classify(registry_codes(registry))
+        self.facts: RegistryFacts = compute_facts(
+            registry, classification, self.params.ownership_threshold
+        )
+        log.info(
+            "Facts computed",
+            registry=registry.source,
+            entities=len(registry.entities),
+            restricted_codes=len(classification),
+            policy_revision=client.revision,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Screener {self.facts!r} client={self.client!r}>"
+
+    def decide(self, entity_ids: Sequence[str]) -> list[Decision]:
+        """One OPA query for ``entity_ids``; verified decisions in the same order."""
+        missing = [e for e in entity_ids if e not in self.facts.registry.entities]
+        if missing:
+            raise InputError(
+                f"{self.facts.registry.source}: entity {missing[0]!r} is not in the registry"
+            )
+        raw = self.client.decisions(self.facts.input_document(entity_ids, self.as_of))
+        return verify_decisions(raw, entity_ids, self.client.revision or "unknown")
+
+    def screen(
+        self,
+        batch_size: int | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Iterator[Decision]:
+        """Every entity of the registry, in file order, ``batch_size`` per OPA query."""
+        size = batch_size or settings.BATCH_SIZE
+        ids = list(self.facts.registry.entities)
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
+            yield from self.decide(batch)
+            if on_batch is not None:
+                on_batch(len(batch))
+
+
+def check(
+    entity_id: str,
+    registry: Path | str | Registry,
+    *,
+    policy: Path | None = None,
+    opa_url: str | None = None,
+    as_of: date | None = None,
+) -> Decision:
+    """Decide one entity: the library form of ``stakegate check``."""
+    loaded = registry if isinstance(registry, Registry) else load_registry(registry)
+    if entity_id not in loaded.entities:
+        raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
+    with connect(policy, opa_url) as client:
+        return Screener(client, loaded, as_of).decide([entity_id])[0]
+
+
+def screen(
+    registry: Path | str | Registry,
+    *,
+    policy: Path | None = None,
+    opa_url: str | None = None,
+    as_of: date | None = None,
+) -> list[Decision]:
+    """Decide every entity: the library form of ``stakegate screen``."""
+    loaded = registry if isinstance(registry, Registry) else load_registry(registry)
+    with connect(policy, opa_url) as client:
+        return list(Screener(client, loaded, as_of).screen())
