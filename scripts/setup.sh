@@ -21,6 +21,19 @@ else
   "$opa_bin" version | head -1
 fi
 
+# --- Chromium (headless; renders the bundle review report in tests) -------------------------
+# Only the HTML report test needs it; without root the demo still works and that test fails
+# with a message naming this script.
+if [ -x /usr/bin/chromium ]; then
+  echo "setup: chromium already installed"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing chromium (Debian package)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+else
+  echo "setup: warning: chromium not installed (needed by the HTML report test); as root: apt-get install chromium" >&2
+fi
+
 # --- Python ------------------------------------------------------------------------------
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

@@ -163,7 +163,9 @@ def screen(
         click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
 
 
+from stakegate.cli_bundle import bundle  # noqa: E402  (below: it reuses _fail_at_edge)
 
+cli.add_command(bundle)
 
 
 def main() -> None:
