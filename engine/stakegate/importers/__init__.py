@@ -1,0 +1,47 @@
+"""Importers from public ownership data formats into the native registry.
+
+Each format module exposes ``import_files(paths: Sequence[Path], builder: RegistryBuilder)
+-> None``, streaming its inputs into the builder and raising ``RegistryError`` (file,
+line/record, field) on malformed input. ``FORMATS`` maps the CLI's format names to modules,
+imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from stakegate.exc import InputError
+from stakegate.importers.base import ImportReport, RegistryBuilder, write_registry
+from stakegate.registry import Registry, parse_registry
+
+__all__ = ["FORMATS", "ImportReport", "import_document", "load_foreign_registry", "write_registry"]
+
+FORMATS: dict[str, str] = {
+    "bods": "stakegate.importers.bods",
+    "gleif": "stakegate.importers.gleif",
+    "uk-psc": "stakegate.importers.uk_psc",
+}
+
+
+class _Importer(Protocol):
+    def import_files(self, paths: Sequence[Path], builder: RegistryBuilder) -> None: ...
+
+
+def import_document(fmt: str, paths: Sequence[Path]) -> tuple[dict[str, Any], ImportReport]:
+    """Import ``paths`` in format ``fmt``: the native registry document and its counts."""
+    if fmt not in FORMATS:
+        raise InputError(f"unknown registry format {fmt!r}; expected one of {sorted(FORMATS)}")
+    module = cast(_Importer, importlib.import_module(FORMATS[fmt]))
+    builder = RegistryBuilder(", ".join(str(p) for p in paths))
+    module.import_files(list(paths), builder)
+    document = builder.document()
+    return document, builder.report
+
+
+def load_foreign_registry(fmt: str, paths: Sequence[Path]) -> tuple[Registry, ImportReport]:
+    """Import and validate in one step, for ``check``/``screen --registry-format``."""
+    document, report = import_document(fmt, paths)
+    return parse_registry(document, ", ".join(str(p) for p in paths)), report

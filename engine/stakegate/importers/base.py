@@ -1,0 +1,164 @@
+"""What every importer shares: a builder for native registry documents, counts, and errors.
+
+Importers read foreign ownership data (BODS, GLEIF, UK PSC) record by record, so a large file
+is streamed, not loaded whole; they feed a ``RegistryBuilder``, which keeps only the native
+entities and ownership records (a fraction of the input) and counts what was skipped and why.
+Nothing is dropped silently: an unknown country or a missing share becomes an explicit fact
+(no jurisdiction; a 0-100 band) and a counted note, never a guessed value or a zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stakegate.exc import RegistryError
+
+__all__ = ["UNKNOWN_SHARE", "ImportReport", "RegistryBuilder", "write_registry"]
+
+# A holding whose size the source does not state: anything from nothing to everything.
+UNKNOWN_SHARE: dict[str, float] = {"min": 0.0, "max": 100.0}
+
+
+@dataclass
+class ImportReport:
+    """Counts for one import, printed to stderr by ``stakegate import``."""
+
+    entities: int = 0
+    edges: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
+
+    def summary(self) -> str:
+        lines = [f"imported {self.entities} entities, {self.edges} ownership records"]
+        lines += [f"  skipped {n}: {reason}" for reason, n in sorted(self.skipped.items())]
+        lines += [f"  note {n}: {note}" for note, n in sorted(self.notes.items())]
+        return "\n".join(lines)
+
+
+class RegistryBuilder:
+    """Accumulates entities and ownership records; later statements replace earlier ones."""
+
+    __slots__ = ("_entities", "_holdings", "report", "source")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._entities: dict[str, dict[str, Any]] = {}
+        # Keyed by (owner, owned, interest_id) so a replaced or repeated statement of the same
+        # interest is stored once, never counted twice.
+        self._holdings: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.report = ImportReport()
+
+    def __repr__(self) -> str:
+        return (
+            f"<RegistryBuilder source={self.source!r} entities={len(self._entities)} "
+            f"holdings={len(self._holdings)}>"
+        )
+
+    def has_entity(self, entity_id: str) -> bool:
+        return entity_id in self._entities
+
+    def entity(
+        self,
+        entity_id: str,
+        entity_type: str,
+        *,
+        name: str | None = None,
+        jurisdiction: str | None = None,
+        headquarters: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Add or replace an entity; ``None`` fields are left out (unknown, not empty)."""
+        record: dict[str, Any] = {"id": entity_id, "type": entity_type}
+        for key, value in (
+            ("name", name),
+            ("jurisdiction", jurisdiction),
+            ("headquarters", headquarters),
+            ("notes", notes),
+        ):
+            if value is not None:
+                record[key] = value
+        self._entities[entity_id] = record
+
+    def remove_entity(self, entity_id: str) -> None:
+        """Drop an entity and every holding that names it (a closed or replaced statement)."""
+        self._entities.pop(entity_id, None)
+        for key in [k for k in self._holdings if entity_id in (k[0], k[1])]:
+            del self._holdings[key]
+
+    def holding(
+        self,
+        owner: str,
+        owned: str,
+        percent: float | Mapping[str, Any] | None,
+        *,
+        interest: str = "shares",
+        interest_id: str | None = None,
+        notes: str | None = None,
+    ) -> None:
+        """Add or replace an ownership record; ``percent=None`` means the share is unknown."""
+        record: dict[str, Any] = {"owner": owner, "owned": owned}
+        if percent is None:
+            if interest != "consolidation":
+                record["percent"] = dict(UNKNOWN_SHARE)
+                self.report.notes["share not stated: recorded as 0-100 band"] += 1
+        else:
+            record["percent"] = dict(percent) if isinstance(percent, Mapping) else percent
+        if interest != "shares":
+            record["interest"] = interest
+        if interest_id is not None:
+            record["interest_id"] = interest_id
+        if notes is not None:
+            record["notes"] = notes
+        self._holdings[(owner, owned, interest_id or "")] = record
+
+    def remove_holding(self, owner: str, owned: str, interest_id: str | None = None) -> None:
+        self._holdings.pop((owner, owned, interest_id or ""), None)
+
+    def skip(self, reason: str) -> None:
+        """Count a source record that does not become part of the registry, with why."""
+        self.report.skipped[reason] += 1
+
+    def note(self, note: str) -> None:
+        """Count an explicit fact recorded in place of missing data (e.g. unknown country)."""
+        self.report.notes[note] += 1
+
+    def document(self) -> dict[str, Any]:
+        """The native registry document; holdings naming unknown entities are skipped."""
+        ownership = []
+        for record in self._holdings.values():
+            missing = [e for e in (record["owner"], record["owned"]) if e not in self._entities]
+            if missing:
+                self.skip("ownership record names an entity with no statement")
+                continue
+            ownership.append(record)
+        self.report.entities = len(self._entities)
+        self.report.edges = len(ownership)
+        return {"entities": list(self._entities.values()), "ownership": ownership}
+
+
+def write_registry(document: Mapping[str, Any], out: str | Path) -> None:
+    """Write a native registry (YAML for .yaml/.yml, else JSON) whole or not at all."""
+    target = Path(out)
+    if target.suffix not in (".yaml", ".yml", ".json"):
+        raise RegistryError("--out must end in .yaml, .yml or .json", source=str(target))
+    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            if target.suffix == ".json":
+                json.dump(document, handle, indent=1)
+                handle.write("\n")
+            else:
+                yaml.safe_dump(dict(document), handle, sort_keys=False, allow_unicode=True)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
