@@ -11,14 +11,16 @@ PYTHON="${PYTHON:-python3}"
 
 # --- OPA ---------------------------------------------------------------------------------
 opa_bin="$ROOT/.tools/bin/opa"
-if [ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+installed_version="$([ -x "$opa_bin" ] && "$opa_bin" version 2>/dev/null || true)"
+if grep -qx "Version: ${OPA_VERSION#v}" <<<"$installed_version"; then
   echo "setup: opa ${OPA_VERSION} already installed"
 else
   command -v go >/dev/null || { echo "setup: Go is required to build OPA (go install)" >&2; exit 1; }
   echo "setup: building opa ${OPA_VERSION} with go install (about two minutes)"
   mkdir -p "$ROOT/.tools/bin"
   GOBIN="$ROOT/.tools/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@${OPA_VERSION}"
-  "$opa_bin" version | head -1
+  installed_version="$("$opa_bin" version)"
+  echo "setup: built opa ${installed_version%%$'\n'*}"
 fi
 
 # --- Chromium (headless; renders the bundle review report in tests) -------------------------
