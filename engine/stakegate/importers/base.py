@@ -52,9 +52,10 @@ class RegistryBuilder:
     def __init__(self, source: str) -> None:
         self.source = source
         self._entities: dict[str, dict[str, Any]] = {}
-        # Keyed by (owner, owned, interest_id) so a replaced or repeated statement of the same
-        # interest is stored once, never counted twice.
-        self._holdings: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # Keyed by (owner, owned, interest, interest_id) so a replaced or repeated statement of
+        # the same interest is stored once, never counted twice, and a voting interest does not
+        # overwrite the shares of the same owner.
+        self._holdings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.report = ImportReport()
 
     def __repr__(self) -> str:
@@ -118,10 +119,12 @@ class RegistryBuilder:
             record["interest_id"] = interest_id
         if notes is not None:
             record["notes"] = notes
-        self._holdings[(owner, owned, interest_id or "")] = record
+        self._holdings[(owner, owned, interest, interest_id or "")] = record
 
-    def remove_holding(self, owner: str, owned: str, interest_id: str | None = None) -> None:
-        self._holdings.pop((owner, owned, interest_id or ""), None)
+    def remove_holding(
+        self, owner: str, owned: str, interest_id: str | None = None, *, interest: str = "shares"
+    ) -> None:
+        self._holdings.pop((owner, owned, interest, interest_id or ""), None)
 
     def skip(self, reason: str) -> None:
         """Count a source record that does not become part of the registry, with why."""

@@ -1,0 +1,489 @@
+"""Import GLEIF golden-copy data: LEI records (Level 1), relationships (Level 2) and exceptions.
+
+Inputs are the golden-copy files as GLEIF publishes them, XML (LEI-CDF, RR-CDF, reporting
+exceptions) or CSV, plain or zipped, any mix in any order; the kind of each file is read from
+its root element or CSV header, not its name. XML is streamed with ``iterparse`` and every
+record is dropped once read, so a 10 GB file needs memory for the registry being built only.
+
+Mapping, and why:
+
+- An LEI record is an entity with id = the LEI: ``jurisdiction`` = LegalJurisdiction, kept as
+  given, subdivision included (``US-DE``), falling back to the legal address country (counted);
+  ``headquarters`` = the headquarters address country. Type ``company``, except resident
+  government entities (``state``) and international organisations (``other``). Annulled and
+  duplicate LEI records are skipped: they name no real entity.
+- ``IS_DIRECTLY_CONSOLIDATED_BY`` (StartNode = child, EndNode = parent) becomes an ownership
+  record parent -> child with ``interest: consolidation`` and no percent: accounting
+  consolidation means control, and GLEIF states no share. The policy decides how such control
+  counts (by default as majority control). A quantifier GLEIF gives (a consolidation
+  percentage) goes into ``notes`` only: it measures consolidation, not ownership.
+- ``IS_ULTIMATELY_CONSOLIDATED_BY`` is implied by the chain of direct parents and is then
+  skipped, counted; where the direct chain in the data does not reach the ultimate parent (a
+  parent without an LEI in between, or no direct relationship reported) it is kept as a
+  consolidation record of its own, because the control it states would otherwise be lost.
+- ``IS_INTERNATIONAL_BRANCH_OF``: a branch is part of its head office's legal person, so the
+  head office holds it wholly (``percent: 100``).
+- Fund relationships (managed-by, sub-fund, feeder) are not ownership: skipped, counted.
+  Inactive relationships and annulled, duplicate or retired relationship records are skipped
+  (and undo an earlier statement of the same relationship); lapsed ones are kept, counted:
+  lapsed means not re-validated, not untrue.
+- Reporting exceptions ("parent not reported: NATURAL_PERSONS / NON_CONSOLIDATING / ...") are
+  counted notes; nothing is invented for a parent the exception says is unknown.
+- A relationship naming an LEI with no LEI record in the inputs adds that LEI as an entity of
+  unknown jurisdiction (counted): the parent exists, only its country is unknown, and dropping
+  the edge would hide it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Final, cast
+
+from stakegate.exc import RegistryError
+from stakegate.importers.base import RegistryBuilder
+from stakegate.importers.countries import normalise_country
+
+__all__ = ["import_files"]
+
+Row = Mapping[str, str | None]
+
+_LEI: Final = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
+_CODE: Final = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3})?")
+_WORD: Final = re.compile(r"[A-Z0-9_-]{1,60}")
+_SNIFF_BYTES: Final = 4096
+
+# Root element (local name) -> kind, and each kind's record element.
+_XML_ROOTS: Final = {
+    "LEIData": "lei",
+    "RelationshipData": "rr",
+    "ReportingExceptionData": "repex",
+}
+_XML_RECORDS: Final = {"lei": "LEIRecord", "rr": "RelationshipRecord", "repex": "Exception"}
+
+DIRECT: Final = "IS_DIRECTLY_CONSOLIDATED_BY"
+ULTIMATE: Final = "IS_ULTIMATELY_CONSOLIDATED_BY"
+BRANCH: Final = "IS_INTERNATIONAL_BRANCH_OF"
+_NOT_OWNERSHIP: Final = {
+    "IS_FUND-MANAGED_BY": "fund management, not ownership",
+    "IS_SUBFUND_OF": "sub-fund of an umbrella fund, not ownership",
+    "IS_FEEDER_TO": "feeder fund investment, not control",
+}
+_WITHDRAWN_LEI: Final = {"ANNULLED", "DUPLICATE"}
+_WITHDRAWN_RR: Final = {"ANNULLED", "DUPLICATE", "RETIRED"}
+_ENTITY_TYPES: Final = {
+    "RESIDENT_GOVERNMENT_ENTITY": "state",
+    "INTERNATIONAL_ORGANIZATION": "other",
+}
+_CATEGORIES: Final = {
+    "DIRECT_ACCOUNTING_CONSOLIDATION_PARENT": "direct",
+    "ULTIMATE_ACCOUNTING_CONSOLIDATION_PARENT": "ultimate",
+}
+
+
+def import_files(paths: Sequence[Path], builder: RegistryBuilder) -> None:
+    """Stream GLEIF files of any kind into ``builder``; relationships are added at the end,
+    once every file has been read, so that file order does not matter."""
+    importer = _GleifImporter(builder)
+    for path in paths:
+        importer.read(Path(path))
+    importer.finish()
+
+
+class _GleifImporter:
+    __slots__ = ("branch", "builder", "direct", "source", "ultimate", "withdrawn")
+
+    def __init__(self, builder: RegistryBuilder) -> None:
+        self.builder = builder
+        self.source = ""
+        # child LEI -> {parent LEI: notes}; emitted by finish().
+        self.direct: dict[str, dict[str, str]] = {}
+        self.ultimate: dict[str, dict[str, str]] = {}
+        self.branch: dict[str, dict[str, str]] = {}
+        self.withdrawn: set[str] = set()  # annulled or duplicate LEIs
+
+    # --- files -------------------------------------------------------------------------------
+
+    def read(self, path: Path) -> None:
+        try:
+            is_zip = zipfile.is_zipfile(path)
+        except OSError as e:
+            raise RegistryError(f"cannot read the file: {e.strerror or e}", source=str(path)) from e
+        if not is_zip:
+            try:
+                handle = path.open("rb")
+            except OSError as e:
+                raise RegistryError(
+                    f"cannot read the file: {e.strerror or e}", source=str(path)
+                ) from e
+            with handle:
+                self.read_stream(handle, str(path))
+            return
+        with _zip_members(path) as members:
+            for name, stream in members:
+                try:
+                    self.read_stream(stream, f"{path}!{name}")
+                except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError) as e:
+                    raise self.error(None, None, f"corrupt zip member: {e}") from None
+
+    def read_stream(self, stream: IO[bytes], source: str) -> None:
+        self.source = source
+        peek = getattr(stream, "peek", None)
+        if not callable(peek):
+            buffered = io.BufferedReader(cast(Any, stream))
+            stream, peek = buffered, buffered.peek
+        head = bytes(peek(_SNIFF_BYTES)[:_SNIFF_BYTES]).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"<"):
+            self.read_xml(stream)
+        else:
+            self.read_csv(stream)
+
+    def error(self, where: str | None, field: str | None, message: str) -> RegistryError:
+        return RegistryError(message, source=self.source, record=where, field=field)
+
+    def read_xml(self, stream: IO[bytes]) -> None:
+        kind: str | None = None
+        record_tag = ""
+        stack: list[ET.Element] = []
+        index = 0
+        try:
+            for event, elem in ET.iterparse(stream, events=("start", "end")):
+                if event == "start":
+                    if kind is None:
+                        kind = _XML_ROOTS.get(_local(elem.tag))
+                        if kind is None:
+                            raise self.error(
+                                None,
+                                None,
+                                f"not a GLEIF file: root element {_local(elem.tag)!r}; expected "
+                                "LEIData, RelationshipData or ReportingExceptionData",
+                            )
+                        record_tag = _XML_RECORDS[kind]
+                    stack.append(elem)
+                    continue
+                stack.pop()
+                if len(stack) == 2 and _local(elem.tag) == record_tag:
+                    index += 1
+                    self.xml_record(kind or "", elem, index)
+                    elem.clear()
+                    stack[-1].remove(elem)  # drop what was read: memory stays flat
+        except ET.ParseError as e:
+            line, column = e.position
+            raise self.error(None, None, f"malformed XML at line {line}, column {column}") from None
+        except (UnicodeDecodeError, RecursionError, ValueError) as e:
+            raise self.error(None, None, f"malformed XML: {e}") from None
+        if kind is None:
+            raise self.error(None, None, "empty file: no GLEIF records")
+
+    def xml_record(self, kind: str, elem: ET.Element, index: int) -> None:
+        if kind == "lei":
+            row = _lei_row(elem)
+            self.lei_record(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
+        elif kind == "rr":
+            row = _rr_row(elem)
+            self.relationship(row, f"{index}", xml=True)
+        else:
+            row = _repex_row(elem)
+            self.exception(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
+
+    def read_csv(self, stream: IO[bytes]) -> None:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        reader = csv.reader(text, strict=True)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise self.error(None, None, "empty file: no GLEIF records")
+            header = [h.strip() for h in header]
+            handler = self.csv_handler(header)
+            width = len(header)
+            for values in reader:
+                if not values or values == [""]:
+                    continue
+                where = f"line {reader.line_num}"
+                if len(values) != width:
+                    raise self.error(
+                        where, None, f"expected {width} columns as in the header, got {len(values)}"
+                    )
+                handler(dict(zip(header, values, strict=True)), where)
+        except csv.Error as e:
+            raise self.error(f"line {reader.line_num}", None, f"malformed CSV: {e}") from None
+        except UnicodeDecodeError as e:
+            raise self.error(None, None, f"not UTF-8 text: {e}") from None
+        finally:
+            text.detach()
+
+    def csv_handler(self, header: list[str]) -> Callable[[Row, str], None]:
+        columns = set(header)
+        if "Relationship.StartNode.NodeID" in columns:
+            return lambda row, where: self.relationship(row, where, xml=False)
+        if "Exception.Category" in columns and "LEI" in columns:
+            return lambda row, where: self.exception(row, where, xml=False)
+        if "LEI" in columns and any(c.startswith("Entity.") for c in columns):
+            return lambda row, where: self.lei_record(row, where, xml=False)
+        raise self.error(
+            "line 1",
+            None,
+            "not a GLEIF golden-copy CSV: the header has none of LEI + Entity.*, "
+            "Relationship.StartNode.NodeID, Exception.Category",
+        )
+
+    # --- records -----------------------------------------------------------------------------
+
+    def required(self, row: Row, name: str, where: str, xml: bool, pattern: re.Pattern[str]) -> str:
+        value = (row.get(name) or "").strip().upper()
+        field = _xml_field(name) if xml else name
+        if not value:
+            raise self.error(where, field, "is required")
+        if not pattern.fullmatch(value):
+            raise self.error(where, field, f"{_shown(value)!r} is not valid here")
+        return value
+
+    def lei_record(self, row: Row, where: str, *, xml: bool) -> None:
+        lei = self.required(row, "LEI", where, xml, _LEI)
+        status = (row.get("Registration.RegistrationStatus") or "").strip().upper()
+        if status in _WITHDRAWN_LEI:
+            self.builder.skip(f"LEI record {status.lower()}: names no real entity")
+            self.withdrawn.add(lei)
+            self.builder.remove_entity(lei)
+            return
+        self.withdrawn.discard(lei)
+        jurisdiction = _code(row.get("Entity.LegalJurisdiction"))
+        if jurisdiction is None:
+            jurisdiction = _code(row.get("Entity.LegalAddress.Country"))
+            if jurisdiction is not None:
+                self.builder.note("jurisdiction from the legal address: LegalJurisdiction missing")
+            else:
+                self.builder.note("jurisdiction unknown: no usable LegalJurisdiction or address")
+        headquarters = _code(row.get("Entity.HeadquartersAddress.Country"))
+        if headquarters is None:
+            self.builder.note("headquarters country unknown: left out")
+        category = (row.get("Entity.EntityCategory") or "").strip().upper()
+        name = (row.get("Entity.LegalName") or "").strip() or None
+        self.builder.entity(
+            lei,
+            _ENTITY_TYPES.get(category, "company"),
+            name=name,
+            jurisdiction=jurisdiction,
+            headquarters=headquarters,
+        )
+
+    def relationship(self, row: Row, where: str, *, xml: bool) -> None:
+        child = self.required(row, "Relationship.StartNode.NodeID", where, xml, _WORD)
+        parent = self.required(row, "Relationship.EndNode.NodeID", where, xml, _WORD)
+        kind = self.required(row, "Relationship.RelationshipType", where, xml, _WORD)
+        for end in ("StartNode", "EndNode"):
+            id_type = (row.get(f"Relationship.{end}.NodeIDType") or "LEI").strip().upper()
+            if id_type != "LEI":
+                self.builder.skip("relationship node is not an LEI")
+                return
+        stores = {DIRECT: self.direct, ULTIMATE: self.ultimate, BRANCH: self.branch}
+        store = stores.get(kind)
+        if store is None:
+            self.builder.skip(
+                f"{kind}: {_NOT_OWNERSHIP.get(kind, 'relationship type is not ownership')}"
+            )
+            return
+        status = (row.get("Relationship.RelationshipStatus") or "").strip().upper()
+        registration = (row.get("Registration.RegistrationStatus") or "").strip().upper()
+        if status == "INACTIVE" or registration in _WITHDRAWN_RR:
+            reason = "inactive" if status == "INACTIVE" else registration.lower()
+            self.builder.skip(f"relationship {reason}: not current")
+            store.get(child, {}).pop(parent, None)
+            return
+        if child == parent:
+            self.builder.skip("relationship of an LEI to itself")
+            return
+        notes = f"GLEIF {kind}"
+        if registration == "LAPSED":
+            self.builder.note("relationship registration lapsed: kept (not re-validated)")
+            notes += ", registration lapsed"
+        amount = (row.get("Relationship.Quantifiers.1.QuantifierAmount") or "").strip()
+        if amount:
+            method = row.get("Relationship.Quantifiers.1.MeasurementMethod") or ""
+            units = row.get("Relationship.Quantifiers.1.QuantifierUnits") or ""
+            notes += f"; quantifier {method.strip()} {amount[:20]} {units.strip()}".rstrip()
+        store.setdefault(child, {})[parent] = notes
+
+    def exception(self, row: Row, where: str, *, xml: bool) -> None:
+        self.required(row, "LEI", where, xml, _LEI)
+        category = self.required(row, "Exception.Category", where, xml, _WORD)
+        which = _CATEGORIES.get(category, category.lower())
+        reasons = [
+            v.strip().upper()
+            for k, v in row.items()
+            if k.startswith("Exception.Reason") and v and v.strip()
+        ]
+        for reason in reasons or ["REASON NOT GIVEN"]:
+            shown = reason if _WORD.fullmatch(reason) or reason == "REASON NOT GIVEN" else "?"
+            self.builder.note(f"{which} parent not reported: {shown}")
+
+    # --- relationships, once every file is read ----------------------------------------------
+
+    def finish(self) -> None:
+        for child, parents in self.direct.items():
+            for parent, notes in parents.items():
+                self.emit(parent, child, None, notes)
+        for child, parents in self.ultimate.items():
+            for parent, notes in parents.items():
+                if self.reaches(child, parent):
+                    self.builder.skip("ultimate parent: implied by the chain of direct parents")
+                    continue
+                self.builder.note("ultimate parent not reached through direct parents: kept")
+                self.emit(parent, child, None, notes + "; no direct chain to it in the data")
+        for branch, heads in self.branch.items():
+            for head, notes in heads.items():
+                self.emit(head, branch, 100, notes + "; a branch is part of its head office")
+
+    def reaches(self, child: str, target: str) -> bool:
+        """Whether ``target`` is an ancestor of ``child`` through direct parents."""
+        seen = {child}
+        todo = [child]
+        while todo:
+            for parent in self.direct.get(todo.pop(), {}):
+                if parent == target:
+                    return True
+                if parent not in seen:
+                    seen.add(parent)
+                    todo.append(parent)
+        return False
+
+    def emit(self, parent: str, child: str, percent: float | None, notes: str) -> None:
+        if parent in self.withdrawn or child in self.withdrawn:
+            self.builder.skip("relationship names an annulled or duplicate LEI")
+            return
+        for lei in (parent, child):
+            if not self.builder.has_entity(lei):
+                self.builder.note("LEI without an LEI record in the input: jurisdiction unknown")
+                self.builder.entity(
+                    lei, "company", notes="named by a GLEIF relationship; no LEI record imported"
+                )
+        interest = "shares" if percent is not None else "consolidation"
+        self.builder.holding(parent, child, percent, interest=interest, notes=notes)
+
+
+# --- XML records as golden-copy CSV rows ---------------------------------------------------
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _find(elem: ET.Element | None, *path: str) -> ET.Element | None:
+    for name in path:
+        if elem is None:
+            return None
+        elem = next((c for c in elem if _local(c.tag) == name), None)
+    return elem
+
+
+def _text(elem: ET.Element, *path: str) -> str | None:
+    found = _find(elem, *path)
+    if found is None or found.text is None:
+        return None
+    return found.text.strip() or None
+
+
+def _lei_row(rec: ET.Element) -> dict[str, str | None]:
+    return {
+        "LEI": _text(rec, "LEI"),
+        "Entity.LegalName": _text(rec, "Entity", "LegalName"),
+        "Entity.LegalJurisdiction": _text(rec, "Entity", "LegalJurisdiction"),
+        "Entity.LegalAddress.Country": _text(rec, "Entity", "LegalAddress", "Country"),
+        "Entity.HeadquartersAddress.Country": _text(
+            rec, "Entity", "HeadquartersAddress", "Country"
+        ),
+        "Entity.EntityCategory": _text(rec, "Entity", "EntityCategory"),
+        "Registration.RegistrationStatus": _text(rec, "Registration", "RegistrationStatus"),
+    }
+
+
+def _rr_row(rec: ET.Element) -> dict[str, str | None]:
+    rel = _find(rec, "Relationship")
+    quantifier = _find(rel, "RelationshipQuantifiers", "RelationshipQuantifier")
+    row: dict[str, str | None] = {
+        "Registration.RegistrationStatus": _text(rec, "Registration", "RegistrationStatus")
+    }
+    if rel is not None:
+        for name, path in (
+            ("Relationship.StartNode.NodeID", ("StartNode", "NodeID")),
+            ("Relationship.StartNode.NodeIDType", ("StartNode", "NodeIDType")),
+            ("Relationship.EndNode.NodeID", ("EndNode", "NodeID")),
+            ("Relationship.EndNode.NodeIDType", ("EndNode", "NodeIDType")),
+            ("Relationship.RelationshipType", ("RelationshipType",)),
+            ("Relationship.RelationshipStatus", ("RelationshipStatus",)),
+        ):
+            row[name] = _text(rel, *path)
+    if quantifier is not None:
+        for part in ("MeasurementMethod", "QuantifierAmount", "QuantifierUnits"):
+            row[f"Relationship.Quantifiers.1.{part}"] = _text(quantifier, part)
+    return row
+
+
+def _repex_row(rec: ET.Element) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "LEI": _text(rec, "LEI"),
+        "Exception.Category": _text(rec, "ExceptionCategory"),
+    }
+    reasons = [c.text for c in rec if _local(c.tag) == "ExceptionReason"]
+    for n, reason in enumerate(reasons, start=1):
+        row[f"Exception.Reason.{n}"] = reason
+    return row
+
+
+_XML_FIELDS: Final = {
+    "LEI": "LEI",
+    "Relationship.StartNode.NodeID": "Relationship/StartNode/NodeID",
+    "Relationship.EndNode.NodeID": "Relationship/EndNode/NodeID",
+    "Relationship.RelationshipType": "Relationship/RelationshipType",
+    "Exception.Category": "ExceptionCategory",
+}
+
+
+def _xml_field(name: str) -> str:
+    """The XML path of a golden-copy CSV column, for error messages about XML input."""
+    return _XML_FIELDS.get(name, name)
+
+
+def _code(text: str | None) -> str | None:
+    """An ISO code as GLEIF gives it (``US-DE`` kept whole), if its country is a real one."""
+    if text is None:
+        return None
+    value = text.strip().upper()
+    if not _CODE.fullmatch(value):
+        return None
+    return value if normalise_country(value.split("-")[0]) is not None else None
+
+
+def _shown(value: str | None) -> str:
+    return "?" if value is None else value[:40]
+
+
+@contextmanager
+def _zip_members(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
+    """Each file in a golden-copy zip, opened for streaming."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as e:
+        raise RegistryError(f"cannot read the zip file: {e}", source=str(path)) from e
+
+    def members() -> Iterator[tuple[str, IO[bytes]]]:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            try:
+                with archive.open(info) as stream:
+                    yield info.filename, stream
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as e:
+                raise RegistryError(
+                    f"cannot read zip member {info.filename!r}: {e}", source=str(path)
+                ) from e
+
+    with archive:
+        yield members()
