@@ -167,6 +167,10 @@ from stakegate.cli_bundle import bundle  # noqa: E402  (below: it reuses _fail_a
 
 cli.add_command(bundle)
 
+from stakegate.cli_import import import_command  # noqa: E402
+
+cli.add_command(import_command)
+
 
 def main() -> None:
     cli(prog_name="stakegate")

@@ -1,0 +1,424 @@
+"""Import Beneficial Ownership Data Standard (BODS) 0.2, 0.3 and 0.4 into the native registry.
+
+BODS publishes *statements* about entities, persons and relationships, in order, and later
+statements update or close earlier ones. The rule needs only the current picture, so this
+module replays the statements (streamed: JSON array or JSON lines, see ``jsonstream``), keeps
+the live record of each, and writes the native registry at the end. How BODS maps, and why:
+
+* **Ids** are the BODS ``recordId`` (0.4) or ``statementID`` (0.2/0.3) of the entity or person
+  statement, so every decision traces back to the source.
+* **Types**: registeredEntity and legalEntity are companies; state and stateBody are states
+  (a state body counts by its country, like its state); arrangement, anonymousEntity and
+  unknownEntity are "other". Persons are persons.
+* **Countries**: an entity's ``jurisdiction.code`` (0.4) or ``incorporatedInJurisdiction.code``
+  (0.2/0.3), ISO 3166-2 subdivisions kept (``US-DE``); a name without a usable code is looked up
+  exactly (``countries``); otherwise the jurisdiction is left unknown and noted, never guessed.
+  The country of a ``business`` address is the headquarters. A person's jurisdiction is their
+  residence (``placeOfResidence`` or a ``residence`` address), else the first tax residency,
+  else the first nationality: the rule counts persons by residence, and nationality is the
+  weakest proxy. Other countries given for the person are kept in the entity's ``notes``.
+* **Shares**: ``shareholding`` interests become ownership records. ``exact`` is a number;
+  ``minimum``/``maximum`` with their exclusive forms (booleans before 0.4, numbers from 0.4)
+  are a band; no share at all is unknown (the builder's 0-100 band). An interest with no type
+  (or ``unknownInterest``/``unpublishedInterest``), and a relationship with no interests, may
+  be a shareholding, so it is one of unknown size, not nothing. ``votingRights`` and control
+  interests are written as ``interest: voting`` / ``other`` when the registry schema has that
+  field, else skipped with a counted reason. Several shareholding interests in one relationship
+  are added (share classes); several live relationships for the same owner and owned are
+  merged into the band covering each. Interests with an ``endDate`` have ended: skipped.
+  An exact share of 0 is skipped (a native share is more than 0).
+* **Updates**: statements apply in file order (files in the order given). In 0.4 a statement
+  replaces the earlier one of its ``recordId``, and ``recordStatus: closed`` removes the record
+  and every relationship naming it. In 0.2/0.3 ``replacesStatements`` removes the named
+  statements; a replaced entity or person statement's id then points to its replacement.
+* **Indirect ownership**: a relationship with ``componentRecords`` (0.4) or
+  ``componentStatementIDs`` (0.3) is the primary declaration of an indirect holding whose
+  chain is given by its component relationships. The components become ownership records; the
+  primary's interests do not, unless stated ``direct`` (it would count the same shares twice:
+  an interest of ``unknown`` level on a primary is taken as the indirect one). When the chain
+  rebuilt from the components (look-through, shares multiplied along paths) does not give the
+  declared share, the declaration is kept as evidence in the owned entity's ``notes`` and
+  counted in the report. An indirect interest with no components in the input is kept as an
+  ownership record (the best knowledge there is) and counted.
+* **Unspecified parties** (unknown, exempt, not provided) carry no identity or country, so they
+  are no ownership record; they are counted and noted on the owned entity.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from stakegate.importers.base import RegistryBuilder
+from stakegate.importers.bods_parse import (
+    Interest,
+    Party,
+    Relationship,
+    Where,
+    optional_dict,
+    optional_str,
+    parse_party,
+    parse_relationship,
+    required_str,
+    str_list,
+)
+from stakegate.importers.jsonstream import JsonItem, iter_json_items
+from stakegate.interval import Interval
+from stakegate.registry import registry_schema
+
+__all__ = ["import_files"]
+
+_STATEMENT_TYPES: Final = {
+    "entityStatement": "entity",
+    "personStatement": "person",
+    "ownershipOrControlStatement": "relationship",
+}
+_STATUSES: Final = ("new", "updated", "closed")
+# How closely a share rebuilt from components must match the declared one (float noise only).
+_REBUILD_TOLERANCE: Final = 1e-6
+_UNKNOWN: Final = Interval(0.0, 100.0)
+# A relationship that states no interests at all: some interest of unknown kind and size.
+_UNSTATED: Final = Interest("untyped", "unstated", "unknown", None, False)
+
+
+def import_files(paths: Sequence[Path], builder: RegistryBuilder) -> None:
+    """Stream BODS statements from ``paths`` (JSON arrays or JSON lines) into ``builder``."""
+    replay = _Replay(builder, interest_kinds())
+    # Millions of small, acyclic objects: the cyclic collector would spend a third of the run
+    # scanning them for cycles there are none of (the registry loader pauses it too).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for path in paths:
+            for item in iter_json_items(path):
+                replay.statement(item, str(path))
+        replay.finish()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def interest_kinds() -> frozenset[str]:
+    """The ``interest`` values the registry schema accepts; only shares before it had one."""
+    schema = registry_schema()
+    spec: Any = schema["$defs"]["holding"]["properties"].get("interest")
+    if isinstance(spec, dict) and isinstance(spec.get("$ref"), str):
+        spec = schema["$defs"].get(spec["$ref"].rsplit("/", 1)[-1])
+    values = spec.get("enum") if isinstance(spec, dict) else None
+    return frozenset(values) if isinstance(values, list) else frozenset({"shares"})
+
+
+class _Replay:
+    """The live records of a statement stream: what is left once updates and closures apply."""
+
+    __slots__ = ("aliases", "builder", "closed", "kinds", "parties", "relationships", "repeats")
+
+    def __init__(self, builder: RegistryBuilder, kinds: frozenset[str]) -> None:
+        self.builder = builder
+        self.kinds = kinds
+        self.parties: dict[str, Party] = {}
+        self.relationships: dict[str, Relationship] = {}
+        self.closed: set[str] = set()
+        # 0.2/0.3: a replaced entity or person statement id -> the statement replacing it.
+        self.aliases: dict[str, str] = {}
+        # 0.2/0.3: statement ids seen more than once with different content, and how often.
+        self.repeats: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return f"<_Replay parties={len(self.parties)} relationships={len(self.relationships)}>"
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def statement(self, item: JsonItem, source: str) -> None:
+        s = item.value
+        where = Where(source, item.line, item.index)
+        if not isinstance(s, dict):
+            raise where.error(None, "a BODS statement must be a JSON object")
+        sid = s.get("statementId", s.get("statementID"))
+        where = Where(source, item.line, item.index, sid if isinstance(sid, str) else None)
+        if "recordType" in s or "recordDetails" in s or "recordId" in s:
+            self._record(s, where)
+        elif "statementType" in s:
+            self._statement(s, where)
+        else:
+            raise where.error(
+                "recordType", "is required (or statementType, before BODS 0.4): not a statement"
+            )
+
+    def _record(self, s: dict[str, Any], where: Where) -> None:
+        """A BODS 0.4 statement: the latest statement of each ``recordId`` is the record."""
+        rid = sys.intern(required_str(s, "recordId", where, ""))
+        record_type = required_str(s, "recordType", where, "")
+        status = optional_str(s, "recordStatus", where, "")
+        if status is not None and status not in _STATUSES:
+            raise where.error("recordStatus", f"{status!r} is not one of: {', '.join(_STATUSES)}")
+        if s.get("recordDetails") is None:
+            raise where.error("recordDetails", "is required")
+        details = optional_dict(s, "recordDetails", where, "")
+        if record_type not in ("entity", "person", "relationship"):
+            self.builder.skip(f"recordType {record_type[:40]!r} is not entity/person/relationship")
+            return
+        if self._drop(rid):
+            self.builder.skip("statement replaced by a later statement of its record")
+        if status == "closed":
+            self.closed.add(rid)
+            self.builder.skip("record closed by a later statement")
+            return
+        self.closed.discard(rid)
+        if record_type == "relationship":
+            self.relationships[rid] = parse_relationship(details, where, "recordDetails")
+        else:
+            self.parties[rid] = parse_party(record_type, details, where, "recordDetails")
+
+    def _statement(self, s: dict[str, Any], where: Where) -> None:
+        """A BODS 0.2/0.3 statement: ids never repeat; ``replacesStatements`` retires others."""
+        sid = sys.intern(required_str(s, "statementID", where, ""))
+        kind = _STATEMENT_TYPES.get(required_str(s, "statementType", where, ""))
+        replaces = str_list(s, "replacesStatements", where, "")
+        if kind is None:
+            self.builder.skip("statementType is not an entity, person or ownership statement")
+            return
+        for old in replaces:
+            if old == sid:
+                continue
+            if self._drop(old):
+                self.builder.skip("statement replaced by a later statement (replacesStatements)")
+            else:
+                self.builder.note("replacesStatements names a statement not in the input")
+            if kind != "relationship":
+                self.aliases[old] = sid
+        if kind != "relationship":
+            if self._drop(sid):
+                self.builder.skip("statement replaced by a later statement of its record")
+            self.parties[sid] = parse_party(kind, s, where, "")
+            return
+        relationship = parse_relationship(s, where, "")
+        known = self.relationships.get(sid)
+        if known is None:
+            self.relationships[sid] = relationship
+        elif known == relationship:
+            self.builder.skip("statement repeated")
+        else:  # two different statements under one id: a publisher's error; lose neither
+            self.repeats[sid] = n = self.repeats.get(sid, 0) + 1
+            self.relationships[f"{sid}#{n}"] = relationship
+            self.builder.note("statementID repeated with different content: both kept")
+
+    def _drop(self, rid: str) -> bool:
+        """Forget the live record ``rid`` (and any repeats of it); True if there was one."""
+        found = self.parties.pop(rid, None) is not None
+        found = self.relationships.pop(rid, None) is not None or found
+        for n in range(1, self.repeats.pop(rid, 0) + 1):
+            self.relationships.pop(f"{rid}#{n}", None)
+        return found
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def resolve(self, rid: str | None) -> str | None:
+        seen = 0
+        while rid in self.aliases and seen <= len(self.aliases):
+            rid, seen = self.aliases[rid], seen + 1
+        return rid
+
+    def finish(self) -> None:
+        """Turn the live records into native entities and ownership records.
+
+        Records are handed over one at a time and forgotten, so that the live records and the
+        native document are not both held whole at the end of a large import.
+        """
+        holdings: dict[tuple[str, str, str], Interval | None] = {}
+        for rid, relationship in self.relationships.items():
+            for key, share in self._holdings(rid, relationship):
+                if key in holdings:
+                    self.builder.note(
+                        "several relationships for one owner and owned: merged into one band"
+                    )
+                    share = _hull(holdings[key], share)
+                holdings[key] = share
+        self.relationships.clear()
+        for eid in list(self.parties):
+            party = self.parties.pop(eid)
+            for counted in party.counts:
+                self.builder.note(counted)
+            self.builder.entity(
+                eid,
+                party.type,
+                name=party.name,
+                jurisdiction=party.jurisdiction,
+                headquarters=party.headquarters,
+                notes="; ".join(party.notes) or None,
+            )
+        for owner, owned, kind in list(holdings):
+            share = holdings.pop((owner, owned, kind))
+            if share is not None and share.max == 0:
+                self.builder.skip("share of 0 percent")
+                continue
+            self.builder.holding(owner, owned, _native_percent(share), interest=kind)
+
+    def _holdings(
+        self, rid: str, relationship: Relationship
+    ) -> Iterable[tuple[tuple[str, str, str], Interval | None]]:
+        """The native holdings one live relationship gives, by (owner, owned, interest)."""
+        skip, note = self.builder.skip, self.builder.note
+        subject, party = self.resolve(relationship.subject), self.resolve(relationship.party)
+        if relationship.unspecified or subject is None or party is None:
+            what = "subject" if subject is None else "interested party"
+            skip(f"relationship with an unspecified {what}")
+            if subject in self.parties:
+                self.parties[subject].notes.append(f"BODS: {relationship.unspecified}")
+            return ()
+        if subject in self.closed or party in self.closed:
+            skip("relationship names a closed record")
+            return ()
+        if subject == party:
+            skip("relationship of a record with itself")
+            return ()
+        components = [c for c in relationship.components if c in self.relationships]
+        if relationship.components and not components:
+            note("indirect relationship whose components are not in the input: kept as declared")
+        shares: dict[str, list[Interval | None]] = {}
+        for interest in relationship.interests or (_UNSTATED,):
+            kind = "shares" if interest.kind == "untyped" else interest.kind
+            if interest.ended:
+                skip("interest ended (endDate given)")
+            # On a primary, only an interest stated as direct is a holding of its own; one of
+            # unknown level may be the indirect holding the components already give.
+            elif components and interest.level != "direct":
+                if kind == "shares":
+                    self._check_declared(rid, subject, party, interest.share, components)
+                skip("indirect interest given by its component relationships")
+            elif kind not in self.kinds:
+                skip(f"{interest.label[:40]} interest: the registry has no field for it")
+            else:
+                if interest.kind == "untyped":
+                    note("interest of no stated type: treated as a shareholding")
+                if interest.level == "indirect":
+                    note("indirect interest without its intermediate owners: kept as declared")
+                shares.setdefault(kind, []).append(interest.share)
+        return [
+            ((party, subject, kind), _sum(parts, relationship)) for kind, parts in shares.items()
+        ]
+
+    def _check_declared(
+        self,
+        rid: str,
+        subject: str,
+        party: str,
+        declared: Interval | None,
+        components: list[str],
+    ) -> None:
+        """Keep a declared indirect share as evidence when its components do not rebuild it."""
+        if declared is None:
+            return
+        rebuilt = self._rebuild(subject, party, components)
+        if rebuilt is not None and _close(rebuilt, declared):
+            return
+        given = "no complete chain" if rebuilt is None else _describe(rebuilt)
+        if subject in self.parties:
+            self.parties[subject].notes.append(
+                f"BODS relationship {rid}: {party} holds {_describe(declared)} indirectly; "
+                f"its components give {given}"
+            )
+        self.builder.note(
+            "declared indirect share not rebuilt from its components: kept in the entity's notes"
+        )
+
+    def _rebuild(self, subject: str, party: str, components: list[str]) -> Interval | None:
+        """``party``'s look-through share of ``subject`` over the component relationships
+        (unknown component shares as 0-100); ``None`` if they form a cycle."""
+        owners: dict[str, list[tuple[str, Interval]]] = {}
+        for cid in components:
+            c = self.relationships[cid]
+            owned, owner = self.resolve(c.subject), self.resolve(c.party)
+            if owned is None or owner is None:
+                continue
+            parts = [
+                i.share
+                for i in c.interests
+                if i.kind in ("shares", "untyped") and not i.ended and i.level != "indirect"
+            ]
+            share = _sum(parts, c) if parts else None
+            owners.setdefault(owned, []).append((owner, share or _UNKNOWN))
+        memo: dict[str, tuple[float, float]] = {party: (100.0, 100.0)}
+        visiting: set[str] = set()
+
+        def held(node: str) -> tuple[float, float] | None:
+            if node in memo:
+                return memo[node]
+            if node in visiting or len(visiting) > 10_000:
+                return None
+            visiting.add(node)
+            low = high = 0.0
+            for owner, share in owners.get(node, ()):
+                above = held(owner)
+                if above is None:
+                    return None
+                low += share.min * above[0] / 100
+                high += share.max * above[1] / 100
+            visiting.discard(node)
+            memo[node] = (low, min(high, 100.0))
+            return memo[node]
+
+        result = held(subject)
+        return None if result is None else Interval(*result)
+
+
+def _sum(parts: list[Interval | None], relationship: Relationship) -> Interval | None:
+    """Interests held side by side add up; an unknown part is anything up to 100."""
+    if len(parts) == 1:
+        return parts[0]
+    known = [p or _UNKNOWN for p in parts]
+    low = math.fsum(p.min for p in known)
+    high = min(math.fsum(p.max for p in known), 100.0)
+    if low > 100:
+        raise relationship.where.error(
+            relationship.interests_field,
+            f"the shares of one relationship add up to {low:g} percent",
+        )
+    return Interval(
+        low,
+        high,
+        any(p.min_exclusive for p in known),
+        high < 100 and any(p.max_exclusive for p in known),
+    )
+
+
+def _hull(a: Interval | None, b: Interval | None) -> Interval | None:
+    """The band covering both claims (two live statements about the same holding)."""
+    if a is None or b is None:
+        return None
+    low = min((a.min, a.min_exclusive), (b.min, b.min_exclusive))  # inclusive is looser
+    high = max((a.max, not a.max_exclusive), (b.max, not b.max_exclusive))
+    return Interval(low[0], high[0], low[1], not high[1])
+
+
+def _close(a: Interval, b: Interval) -> bool:
+    return abs(a.min - b.min) <= _REBUILD_TOLERANCE and abs(a.max - b.max) <= _REBUILD_TOLERANCE
+
+
+def _number(value: float) -> float | int:
+    return int(value) if value.is_integer() else value
+
+
+def _native_percent(share: Interval | None) -> float | int | dict[str, Any] | None:
+    if share is None:
+        return None
+    if share.min == share.max and not (share.min_exclusive or share.max_exclusive):
+        return _number(share.min)
+    band: dict[str, Any] = {"min": _number(share.min), "max": _number(share.max)}
+    if share.min_exclusive:
+        band["min_exclusive"] = True
+    if share.max_exclusive:
+        band["max_exclusive"] = True
+    return band
+
+
+def _describe(share: Interval) -> str:
+    if share.min == share.max:
+        return f"{share.min:g}%"
+    low = f"more than {share.min:g}" if share.min_exclusive else f"{share.min:g}"
+    high = f"less than {share.max:g}" if share.max_exclusive else f"{share.max:g}"
+    return f"{low} to {high}%"

@@ -1,0 +1,203 @@
+"""``stakegate import``: files written whole or not at all, counts on stderr, exit codes.
+
+Most tests run the command in-process with ``CliRunner`` (``catch_exceptions=False``, so a
+traceback fails the test); one runs the installed entry point to see what a user sees. The
+screening test uses the real OPA of ``conftest``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stakegate.cli import cli
+from stakegate.opa_runtime import LocalOpa
+from stakegate.registry import load_registry
+
+from .conftest import FIXTURES
+
+AIMIA = FIXTURES / "bods" / "pre0.3-oo-register-aimia-real.json"
+FI_SOE = FIXTURES / "bods" / "v0.4-bods-package-fi-soe.json"
+AIMIA_PARENT = "openownership-register-4464213138928640503"
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
+def test_import_writes_a_registry_and_reports_counts(tmp_path: Path, suffix: str):
+    out = tmp_path / f"registry{suffix}"
+    result = run("import", "bods", AIMIA, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == (
+        "imported 3 entities, 2 ownership records\n"
+        "  skipped 1: relationship with an unspecified interested party\n"
+    )
+    registry = load_registry(out)
+    assert registry.entities[AIMIA_PARENT].jurisdiction == "CA"
+    assert len(registry.holdings) == 2
+    assert leftovers(tmp_path) == [out.name]
+
+
+def test_import_several_inputs_to_stdout(tmp_path: Path):
+    result = run("import", "bods", AIMIA, FI_SOE, "-o", "-")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert len(document["entities"]) == 7
+    assert len(document["ownership"]) == 5
+    assert result.stderr.startswith("imported 7 entities, 5 ownership records\n")
+
+
+def test_yaml_output_keeps_codes_as_strings(tmp_path: Path):
+    """``NO`` (Norway) must not come back as false from YAML."""
+    statement = {
+        "recordId": "no-co",
+        "recordType": "entity",
+        "recordDetails": {
+            "entityType": {"type": "registeredEntity"},
+            "jurisdiction": {"code": "NO"},
+        },
+    }
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps([statement]), encoding="utf-8")
+    out = tmp_path / "out.yaml"
+    assert run("import", "bods", source, "--out", out).exit_code == 0
+    assert yaml.safe_load(out.read_text())["entities"][0]["jurisdiction"] == "NO"
+
+
+def test_malformed_input_exits_2_naming_file_line_and_field(tmp_path: Path):
+    source = tmp_path / "bad.json"
+    source.write_text(
+        '[{"recordId": "r", "recordType": "relationship", "recordDetails":\n'
+        ' {"subject": "a", "interestedParty": "b", "interests": [{"share": {"exact": "x"}}]}}]',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.yaml"
+    result = run("import", "bods", source, "--out", out)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"stakegate: error: {source}, record line 1 (statement 0), "
+        "field 'recordDetails.interests[0].share.exact': must be a number, got string 'x'\n"
+    )
+    assert leftovers(tmp_path) == ["bad.json"]  # nothing written, no partial file
+
+
+def test_an_inconsistent_result_is_not_written(tmp_path: Path):
+    """Two owners holding 60% each: BODS allows saying it, the native registry does not."""
+    statements = [
+        {"recordId": i, "recordType": "entity", "recordDetails": {"name": i}} for i in "abc"
+    ] + [
+        {
+            "recordId": f"{owner}-c",
+            "recordType": "relationship",
+            "recordDetails": {
+                "subject": "c",
+                "interestedParty": owner,
+                "interests": [{"type": "shareholding", "share": {"exact": 60}}],
+            },
+        }
+        for owner in "ab"
+    ]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(statements), encoding="utf-8")
+    out = tmp_path / "out.json"
+    out.write_text("previous content")
+    result = run("import", "bods", source, "--out", out)
+    assert result.exit_code == 2
+    assert "owners of 'c' hold at least 120 percent between them" in result.stderr
+    assert str(source) in result.stderr
+    assert out.read_text() == "previous content"
+    assert leftovers(tmp_path) == ["in.json", "out.json"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["import", "bods", str(AIMIA), "--out", "registry.txt"],
+            "must end in .yaml, .yml or .json",
+        ),
+        (["import", "bods", "missing.json", "--out", "x.yaml"], "cannot read the file"),
+        (["import", "nope", str(AIMIA), "--out", "x.yaml"], "Invalid value for 'FORMAT'"),
+        (["import", "bods", "--out", "x.yaml"], "Missing argument 'INPUT...'"),
+        (["import", "bods", str(AIMIA)], "Missing option '--out'"),
+        (["import", "bods", str(AIMIA), "--out", "no/such/dir/x.yaml"], "cannot write"),
+    ],
+)
+def test_bad_usage_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert leftovers(tmp_path) == []
+
+
+def test_the_installed_command_prints_no_traceback(tmp_path: Path):
+    source = tmp_path / "bad.json"
+    source.write_bytes(b'[{"recordId": "r", "recordType": "entity", "recordDetails": 3}]')
+    proc = subprocess.run(
+        [sys.executable, "-m", "stakegate.cli", "import", "bods", str(source), "-o", "x.yaml"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"stakegate: error: {source}, record line 1 (statement 0)")
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.binary(max_size=120)
+    | st.lists(
+        st.dictionaries(
+            st.sampled_from(["recordId", "recordType", "recordDetails", "statementID", "x"]),
+            st.none() | st.text(max_size=4) | st.integers() | st.just({}),
+            max_size=4,
+        ),
+        max_size=3,
+    ).map(lambda v: json.dumps(v).encode())
+)
+def test_fuzz_the_command_exits_0_or_2(tmp_path: Path, data: bytes):
+    source = tmp_path / "fuzz.json"
+    source.write_bytes(data)
+    out = tmp_path / "out.json"
+    out.unlink(missing_ok=True)
+    result = run("import", "bods", source, "--out", out)
+    assert result.exit_code in (0, 2)
+    if result.exit_code == 2:
+        assert result.stderr.startswith("stakegate: error: ")
+        assert not out.exists()
+    else:
+        load_registry(out)
+
+
+@pytest.mark.integration
+def test_an_imported_registry_screens(tmp_path: Path, opa_server: LocalOpa):
+    out = tmp_path / "aimia.yaml"
+    assert run("import", "bods", AIMIA, "--out", out).exit_code == 0
+    result = run("screen", "--registry", out, "--opa-url", opa_server.url)
+    assert result.exit_code == 0, result.output
+    decisions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {d["entity"]: d["decision"] for d in decisions} == {
+        AIMIA_PARENT: "allow",
+        "openownership-register-6986942533025490740": "allow",
+        "openownership-register-17922597383544943623": "allow",
+    }
