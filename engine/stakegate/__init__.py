@@ -3,6 +3,7 @@
 The public API is re-exported here; everything else is internal.
 """
 
+from stakegate.client import Client
 from stakegate.decision import Decision, Outcome
 from stakegate.exc import (
     BundleVerificationError,
@@ -22,6 +23,7 @@ from stakegate.screening import Screener, check, connect, screen
 
 __all__ = [
     "BundleVerificationError",
+    "Client",
     "Decision",
     "EngineError",
     "Entity",

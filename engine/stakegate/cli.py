@@ -171,6 +171,10 @@ from stakegate.cli_import import import_command  # noqa: E402
 
 cli.add_command(import_command)
 
+from stakegate.cli_service import register  # noqa: E402
+
+register(cli)
+
 
 def main() -> None:
     cli(prog_name="stakegate")

@@ -72,5 +72,18 @@ BUNDLE_DIR: Path = Path(_env("BUNDLE_DIR", str(_REPO_ROOT / "bundles")))
 # Load only bundles with an approval record matching their bytes (`stakegate bundle approve`);
 # policy directories (unsigned, for development) are then refused.
 REQUIRE_APPROVAL: bool = _env("REQUIRE_APPROVAL", "false").lower() in ("1", "true", "yes")
+# --- decision service (`stakegate serve`) ---
+# Address the service binds when --addr is not given (loopback: no API key needed).
+SERVICE_ADDR: str = _env("SERVICE_ADDR", "127.0.0.1:8000")
+# Seconds one OPA query may take inside the service before the request fails with 503.
+SERVICE_OPA_DEADLINE: float = float(_env("SERVICE_OPA_DEADLINE", "2"))
+# Largest request body accepted, in bytes; larger requests get 413.
+SERVICE_MAX_BODY: int = int(_env("SERVICE_MAX_BODY", str(1 << 20)))
+# Most entities one batch request may name.
+SERVICE_MAX_BATCH: int = int(_env("SERVICE_MAX_BATCH", "10000"))
+# Entities per OPA query when answering a batch (OPA's cost per entity is lowest near 25-50).
+SERVICE_OPA_CHUNK: int = int(_env("SERVICE_OPA_CHUNK", "50"))
+# Comma-separated API keys (bearer tokens) the service accepts, besides --api-key-file.
+SERVICE_API_KEYS: str = _env("SERVICE_API_KEYS", "")
 # Set by the test suite.
 TESTING: bool = False

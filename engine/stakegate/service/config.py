@@ -1,0 +1,83 @@
+"""What one ``stakegate serve`` runs with, checked before anything starts.
+
+Auth follows the bind address: a service reachable beyond loopback refuses to start without
+API keys unless ``allow_anonymous`` says so explicitly, so a misplaced ``--addr 0.0.0.0`` never
+exposes an unauthenticated decision endpoint.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from stakegate import settings
+from stakegate.exc import InputError
+
+__all__ = ["ServiceConfig", "is_loopback", "parse_addr", "read_api_keys"]
+
+
+def parse_addr(addr: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a host and a port."""
+    host, sep, port = addr.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise InputError(f"--addr {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+    return host, int(port)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_api_keys(path: Path | None, env_value: str = "") -> frozenset[str]:
+    """Keys from a file (one per line, ``#`` comments) and a comma-separated setting."""
+    keys = {k.strip() for k in env_value.split(",") if k.strip()}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise InputError(f"{path}: cannot read the API key file: {err.strerror}") from err
+        keys |= {line.strip() for line in text.splitlines() if line.strip() and line[:1] != "#"}
+    short = [k for k in keys if len(k) < 16]
+    if short:
+        raise InputError("API keys must be at least 16 characters long")
+    return frozenset(keys)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Inputs of one service; paths are re-read on every reload."""
+
+    registry: Path
+    policy: Path | None = None
+    opa_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    audit_log: Path | None = None
+    api_keys: frozenset[str] = field(default_factory=frozenset)
+    allow_anonymous: bool = False
+    as_of: date | None = None
+    opa_deadline: float = field(default_factory=lambda: settings.SERVICE_OPA_DEADLINE)
+    max_body: int = field(default_factory=lambda: settings.SERVICE_MAX_BODY)
+    max_batch: int = field(default_factory=lambda: settings.SERVICE_MAX_BATCH)
+    opa_chunk: int = field(default_factory=lambda: settings.SERVICE_OPA_CHUNK)
+
+    def __post_init__(self) -> None:
+        if self.policy is not None and self.opa_url:
+            raise InputError("give either --policy or --opa-url, not both")
+        if not is_loopback(self.host) and not self.api_keys and not self.allow_anonymous:
+            raise InputError(
+                f"--addr {self.host}:{self.port} is reachable beyond loopback: give API keys "
+                "(--api-key-file or STAKEGATE_SERVICE_API_KEYS), or --allow-anonymous"
+            )
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.api_keys)
