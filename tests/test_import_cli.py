@@ -58,8 +58,11 @@ def test_import_several_inputs_to_stdout(tmp_path: Path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert len(document["entities"]) == 7
-    assert len(document["ownership"]) == 5
-    assert result.stderr.startswith("imported 7 entities, 5 ownership records\n")
+    # 5 shareholdings, plus FI SOE's otherInfluenceOrControl as control of unknown size.
+    assert len(document["ownership"]) == 6
+    other = [record for record in document["ownership"] if record.get("interest") == "other"]
+    assert [record["percent"] for record in other] == [{"min": 0.0, "max": 100.0}]
+    assert result.stderr.startswith("imported 7 entities, 6 ownership records\n")
 
 
 def test_yaml_output_keeps_codes_as_strings(tmp_path: Path):
@@ -120,8 +123,14 @@ def test_an_inconsistent_result_is_not_written(tmp_path: Path):
     assert result.exit_code == 2
     assert "owners of 'c' hold at least 120 percent between them" in result.stderr
     assert str(source) in result.stderr
+    assert "--data-faults review" in result.stderr
     assert out.read_text() == "previous content"
     assert leftovers(tmp_path) == ["in.json", "out.json"]
+    # With --data-faults review the registry is written and the fault is listed.
+    result = run("import", "bods", source, "--out", out, "--data-faults", "review")
+    assert result.exit_code == 0, result.output
+    assert "data fault" in result.stderr and "120" in result.stderr
+    assert len(json.loads(out.read_text())["ownership"]) == 2
 
 
 @pytest.mark.parametrize(

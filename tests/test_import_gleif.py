@@ -295,18 +295,6 @@ def test_fuzz_csv_rows_never_crash(tmp_path: Path, rows: list[list[str]]):
 # --- decisions, end to end ------------------------------------------------------------------
 
 
-def _interest_supported() -> bool:
-    doc = {
-        "entities": [{"id": "a", "type": "company"}, {"id": "b", "type": "company"}],
-        "ownership": [{"owner": "a", "owned": "b", "interest": "consolidation"}],
-    }
-    try:
-        parse_registry(doc, "probe")
-    except RegistryError:
-        return False
-    return True
-
-
 def decide(server: Any, files: list[Path]) -> dict[str, str]:
     doc, _ = import_document("gleif", files)
     registry = parse_registry(doc, "gleif")
@@ -318,9 +306,6 @@ def decide(server: Any, files: list[Path]) -> dict[str, str]:
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(
-    not _interest_supported(), reason="needs the registry's interest field (issue 4)"
-)
 @pytest.mark.parametrize("files", [CHAIN_XML, CHAIN_CSV], ids=["xml", "csv"])
 def test_three_level_chain_decisions(opa_server, opa_with_config, files: list[Path]):
     chain = (FX, PAYMENTS, MONEYTECH)

@@ -276,3 +276,22 @@ def test_status_length_must_match() -> None:
     graph, _ = build(CHAIN, {"CN"})
     with pytest.raises(ValueError):
         compute_ownership(graph, [Status.CLEAR], Threshold(50))
+
+
+@pytest.mark.slow
+def test_a_100k_cycle_heavy_graph_has_no_recursion() -> None:
+    """Every entity in a two-member cross-holding, tied into 100k-node chains: one big walk
+    for Tarjan, 50k cyclic components for look-through, long paths for evidence."""
+    n = 100_000
+    ids = [str(i) for i in range(n)]
+    edges = [
+        (ids[i], ids[i + 1], Interval.exact(60)) for i in range(n - 1)
+    ]  # a chain through everything
+    edges += [(ids[i + 1], ids[i], Interval.exact(5)) for i in range(0, n - 1, 2)]  # cross-holdings
+    graph = OwnershipGraph.build(ids, edges)
+    status = [Status.RESTRICTED] + [Status.CLEAR] * (n - 1)
+    result = compute_ownership(graph, status, Threshold(50))
+    assert sum(graph.components().cyclic) == n // 2
+    assert result.control(ids[-1]).min == 60.0
+    assert 0.0 <= result.look_through(ids[-1]).max < 1e-9
+    assert result.evidence(ids[-1], "control")[0].path[-1] == ids[-1]

@@ -21,14 +21,15 @@ from stakegate.registry import (
     Entity,
     EntityType,
     Holding,
+    InterestType,
     Registry,
-    _fast_problems,
-    _Problem,
-    _schema_problems,
     load_registry,
     parse_registry,
     registry_schema,
 )
+from stakegate.registry_check import Problem as _Problem
+from stakegate.registry_check import fast_problems as _fast_problems
+from stakegate.registry_check import schema_problems as _schema_problems
 
 from .conftest import FIXTURES
 
@@ -104,7 +105,9 @@ def test_the_bundled_example_loads():
 
 def test_repr_does_not_dump_a_large_registry():
     registry = load_registry(GOOD / "full.yaml")
-    assert repr(registry) == f"Registry(source={str(GOOD / 'full.yaml')!r}, entities=7, holdings=6)"
+    assert repr(registry) == (
+        f"Registry(source={str(GOOD / 'full.yaml')!r}, entities=7, holdings=6, faults=0)"
+    )
 
 
 def test_model_objects_are_frozen():
@@ -223,12 +226,6 @@ BAD_CASES: list[tuple[str, str | None, str | None, str]] = [
         "owned",
         "'acme-uk' is not an entity id",
     ),
-    (
-        "self_ownership.yaml",
-        "ownership[0] (acme-sg -> acme-sg)",
-        "owned",
-        "cannot own itself",
-    ),
     ("percent_zero.yaml", OWN, "percent", "must be more than 0, got 0"),
     ("percent_negative.yaml", OWN, "percent", "must be more than 0, got -5"),
     ("percent_over_100.yaml", OWN, "percent", "must be at most 100, got 120"),
@@ -240,25 +237,6 @@ BAD_CASES: list[tuple[str, str | None, str | None, str]] = [
     ("band_max_over_100.yaml", OWN, "percent.max", "must be at most 100, got 101"),
     ("band_missing_max.yaml", OWN, "percent.max", "is required"),
     ("band_bad_exclusive.yaml", OWN, "percent.min_exclusive", "must be true or false"),
-    (
-        "duplicate_edge.yaml",
-        "ownership[1] (acme-cn -> acme-sg)",
-        "owned",
-        "'acme-cn' already owns 'acme-sg' at ownership[0]",
-    ),
-    (
-        "oversubscribed.yaml",
-        "ownership[0], ownership[1]",
-        "percent",
-        "owners of 'acme-sg' hold at least 110 percent between them, more than 100: "
-        "ownership[0] (acme-cn -> acme-sg) 60, ownership[1] (p1 -> acme-sg) 50",
-    ),
-    (
-        "oversubscribed_exclusive.yaml",
-        "ownership[0], ownership[1]",
-        "percent",
-        "owners of 'acme-sg' hold more than 100 percent between them (100, with exclusive bounds)",
-    ),
     ("many_problems.yaml", "entities[0] (id 'a')", "type", "'corp' is not one of"),
 ]
 
@@ -328,10 +306,121 @@ def test_over_100_owners_list_is_capped():
     entities = [{"id": f"o{i}", "type": "person"} for i in range(12)]
     entities.append({"id": "t", "type": "company"})
     ownership = [{"owner": f"o{i}", "owned": "t", "percent": 10} for i in range(12)]
+    (fault,) = parse_registry({"entities": entities, "ownership": ownership}, "inline").faults
+    assert "hold at least 120 percent" in fault.message
+    assert fault.message.endswith("(o9 -> t) 10, and 2 more")
+    assert len(fault.records) == 12
+    assert fault.details == {"total_percent": 120.0, "exclusive": False}
+
+
+# --- data faults: collected, not raised ----------------------------------------------------
+
+FAULTY = REGISTRIES / "faulty"
+# file, kind, entity, records, words the message must contain
+FAULT_CASES: list[tuple[str, str, str, tuple[str, ...], str]] = [
+    (
+        "self_ownership.yaml",
+        "self_ownership",
+        "acme-sg",
+        ("ownership[0] (acme-sg -> acme-sg)",),
+        "cannot own itself",
+    ),
+    (
+        "duplicate_edge.yaml",
+        "duplicate_holding",
+        "acme-sg",
+        ("ownership[0] (acme-cn -> acme-sg)", "ownership[1] (acme-cn -> acme-sg)"),
+        "'acme-cn' already owns 'acme-sg' at ownership[0]",
+    ),
+    (
+        "oversubscribed.yaml",
+        "oversubscribed",
+        "acme-sg",
+        ("ownership[0] (acme-cn -> acme-sg)", "ownership[1] (p1 -> acme-sg)"),
+        "owners of 'acme-sg' hold at least 110 percent between them, more than 100: "
+        "ownership[0] (acme-cn -> acme-sg) 60, ownership[1] (p1 -> acme-sg) 50",
+    ),
+    (
+        "oversubscribed_exclusive.yaml",
+        "oversubscribed",
+        "acme-sg",
+        ("ownership[0] (acme-cn -> acme-sg)", "ownership[1] (p1 -> acme-sg)"),
+        "more than 100 percent between them (100, with exclusive bounds)",
+    ),
+]
+
+
+def test_every_faulty_fixture_has_a_case():
+    assert sorted(p.name for p in FAULTY.iterdir()) == sorted(c[0] for c in FAULT_CASES)
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "entity", "records", "words"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES]
+)
+def test_data_faults_are_collected_with_their_records(
+    name: str, kind: str, entity: str, records: tuple[str, ...], words: str
+):
+    registry = load_registry(FAULTY / name)
+    (fault,) = registry.faults
+    assert (fault.kind, fault.entity, fault.records) == (kind, entity, records)
+    assert words in fault.message
+    assert fault.to_json()["records"] == list(records)
+
+
+def test_faulty_holdings_are_left_out_of_the_model():
+    assert load_registry(FAULTY / "self_ownership.yaml").holdings == []
+    (kept,) = load_registry(FAULTY / "duplicate_edge.yaml").holdings
+    assert kept.record == 0
+
+
+def test_same_interest_reported_twice_is_merged_not_a_fault():
+    doc = {
+        "entities": [{"id": x, "type": "company"} for x in "ab"],
+        "ownership": [
+            {"owner": "a", "owned": "b", "percent": 30, "interest_id": "i1"},
+            {"owner": "a", "owned": "b", "percent": 30, "interest_id": "i1"},
+            {"owner": "a", "owned": "b", "percent": 20, "interest_id": "i2"},
+        ],
+    }
+    registry = parse_registry(doc, "inline")
+    assert [h.record for h in registry.holdings] == [0]
+    (fault,) = registry.faults
+    assert fault.kind == "duplicate_holding"
+    assert fault.records == ("ownership[0] (a -> b)", "ownership[2] (a -> b)")
+
+
+def test_interest_types_and_consolidation_without_percent():
+    doc = {
+        "entities": [{"id": x, "type": "company"} for x in "abc"],
+        "ownership": [
+            {"owner": "a", "owned": "b", "interest": "consolidation"},
+            {"owner": "a", "owned": "c", "percent": 40, "interest": "voting"},
+            {"owner": "b", "owned": "c", "percent": {"min": 0, "max": 100}},
+        ],
+    }
+    for full in (False, True):
+        first, second, third = parse_registry(doc, "inline", full_schema=full).holdings
+        assert (first.share, first.interest) == (None, InterestType.CONSOLIDATION)
+        assert (second.share, second.interest) == (Interval(40, 40), InterestType.VOTING)
+        assert (third.share, third.interest) == (Interval(0, 100), InterestType.SHARES)
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "words"),
+    [
+        ({"owner": "a", "owned": "b", "interest": "voting"}, "percent", "is required"),
+        ({"owner": "a", "owned": "b", "percent": 5, "interest": "vote"}, "interest", "'vote' is"),
+        ({"owner": "a", "owned": "b", "percent": 5, "interest_id": ""}, "interest_id", "empty"),
+        ({"owner": "a", "owned": "b", "percent": 5, "interest_id": 7}, "interest_id", "string"),
+    ],
+)
+def test_bad_interest_fields_are_schema_errors(record: dict[str, Any], field: str, words: str):
+    doc = {"entities": [{"id": x, "type": "company"} for x in "ab"], "ownership": [record]}
+    assert sorted_problems(_fast_problems(doc)) == sorted_problems(_schema_problems(doc))
     with pytest.raises(RegistryError) as caught:
-        parse_registry({"entities": entities, "ownership": ownership}, "inline")
-    assert "hold at least 120 percent" in str(caught.value)
-    assert str(caught.value).endswith("(o9 -> t) 10, and 2 more")
+        parse_registry(doc, "inline")
+    assert caught.value.field == field
+    assert words in str(caught.value)
 
 
 # --- the fast check agrees with the schema -------------------------------------------------
@@ -417,8 +506,8 @@ ENTITY = st.dictionaries(
     ANY_VALUE,
 )
 HOLDING = st.dictionaries(
-    st.sampled_from(["owner", "owned", "percent", "notes", "pct"]),
-    st.one_of(ANY_VALUE, BAND),
+    st.sampled_from(["owner", "owned", "percent", "notes", "pct", "interest", "interest_id"]),
+    st.one_of(ANY_VALUE, BAND, st.sampled_from(["consolidation", "voting", "shares"])),
 )
 DOCUMENT = st.one_of(
     st.fixed_dictionaries(
@@ -457,7 +546,7 @@ YAML_SNIPPETS = [
 
 @pytest.mark.parametrize("text", YAML_SNIPPETS)
 def test_yaml_fast_path_matches_pyyaml(text: str):
-    from stakegate.registry import _load_yaml
+    from stakegate.registry_parse import _load_yaml
 
     expected = yaml.load(text, Loader=yaml.SafeLoader)
     got = _load_yaml(text.encode())
@@ -468,7 +557,7 @@ def test_yaml_fast_path_matches_pyyaml(text: str):
 
 
 def test_yaml_aliases_stay_shared_not_copied():
-    from stakegate.registry import _load_yaml
+    from stakegate.registry_parse import _load_yaml
 
     doc = _load_yaml(b"shared: &s {id: a}\nagain: *s\n")
     assert isinstance(doc, dict)

@@ -21,6 +21,7 @@ import click
 
 from stakegate import settings
 from stakegate.exc import EngineError, InputError
+from stakegate.facts import DataFaultMode, RegistryFacts
 from stakegate.output import atomic_output, format_text, make_writer
 from stakegate.registry import load_registry
 from stakegate.screening import Screener, connect
@@ -77,10 +78,38 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
         ),
+        click.option(
+            "--data-faults",
+            "data_faults",
+            type=click.Choice(["error", "review"]),
+            default="error",
+            show_default=True,
+            help="Data faults in the registry (self-ownership, duplicate holdings, owners over "
+            "100%, closed cycles): 'error' stops with exit 2 naming every faulty record; "
+            "'review' screens on, faulty entities get review (data_fault) and a summary goes "
+            "to stderr.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _fault_summary(facts: RegistryFacts) -> None:
+    """Every data fault the run screened on (``--data-faults review``), to stderr."""
+    lines = list(
+        dict.fromkeys(fault.describe() for faults in facts.faults.values() for fault in faults)
+    )
+    if lines:
+        entities = len(facts.faults)
+        click.echo(
+            f"stakegate: warning: {len(lines)} data fault{'s' if len(lines) != 1 else ''} in "
+            f"{facts.registry.source}, on {entities} entit{'ies' if entities != 1 else 'y'} "
+            "(reason data_fault: review unless denied anyway):",
+            err=True,
+        )
+        for line in lines:
+            click.echo(f"  - {line}", err=True)
 
 
 @click.group(help="Decide whether entities may use a service under the restricted-ownership rule.")
@@ -103,13 +132,16 @@ def check(
     policy: Path | None,
     opa_url: str | None,
     as_of: date | None,
+    data_faults: DataFaultMode,
     fmt: str,
 ) -> None:
     loaded = load_registry(registry)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
     with connect(policy, opa_url) as client:
-        decision = Screener(client, loaded, as_of).decide([entity_id])[0]
+        screener = Screener(client, loaded, as_of, data_faults=data_faults)
+        decision = screener.decide([entity_id])[0]
+    _fault_summary(screener.facts)
     if fmt == "json":
         click.echo(json.dumps(decision, indent=2))
     else:
@@ -137,6 +169,7 @@ def screen(
     policy: Path | None,
     opa_url: str | None,
     as_of: date | None,
+    data_faults: DataFaultMode,
     fmt: str,
     out: str,
 ) -> None:
@@ -144,7 +177,8 @@ def screen(
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
     with connect(policy, opa_url) as client:
-        screener = Screener(client, loaded, as_of)
+        screener = Screener(client, loaded, as_of, data_faults=data_faults)
+        _fault_summary(screener.facts)
         show_progress = sys.stderr.isatty()
         with atomic_output(out) as handle:
             writer = make_writer(fmt, handle, width)

@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from stakegate.exc import InputError
+from stakegate.exc import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
 from stakegate.registry import parse_registry
 
@@ -63,13 +63,26 @@ def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
     required=True,
     help="Registry to write: .yaml/.yml or .json, whole or not at all ('-': JSON on stdout).",
 )
+@click.option(
+    "--data-faults",
+    "data_faults",
+    type=click.Choice(["error", "review"]),
+    default="error",
+    show_default=True,
+    help="Faults in the imported data (self-ownership, duplicate holdings, owners over 100%): "
+    "'error' stops with exit 2 naming every faulty record and writes nothing; 'review' writes "
+    "the registry and lists the faults on stderr (screen it with --data-faults review).",
+)
 @_fail_at_edge
-def import_command(fmt: str, inputs: tuple[Path, ...], out: str) -> None:
+def import_command(fmt: str, inputs: tuple[Path, ...], out: str, data_faults: str) -> None:
     # Checked first: a wrong suffix should not cost a multi-gigabyte import.
     if out != "-" and Path(out).suffix not in _SUFFIXES:
         raise InputError(f"--out {out}: must end in .yaml, .yml or .json (or be '-')")
     document, report = import_document(fmt, inputs)
-    parse_registry(document, ", ".join(str(p) for p in inputs))
+    registry = parse_registry(document, ", ".join(str(p) for p in inputs))
+    faults = list(dict.fromkeys(fault.describe() for fault in registry.faults))
+    if faults and data_faults == "error":
+        raise DataFaultError(faults, source=registry.source)
     if out == "-":
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -79,3 +92,5 @@ def import_command(fmt: str, inputs: tuple[Path, ...], out: str) -> None:
         except OSError as e:
             raise InputError(f"--out {out}: cannot write: {e.strerror or e}") from None
     click.echo(report.summary(), err=True)
+    for fault in faults:
+        click.echo(f"stakegate: warning: data fault: {fault}", err=True)

@@ -11,7 +11,8 @@ its traceback. No error is ever turned into an ``allow``.
     └── InputError                   exit 2: bad usage or bad input
         ├── RegistryError            a registry file, record or field is wrong
         ├── FactsValidationError     facts or decisions fail their JSON Schema
-        └── OwnershipCycleError      a closed ownership cycle has no outside owner
+        ├── OwnershipCycleError      a closed ownership cycle has no outside owner
+        └── DataFaultError           the registry has data faults (--data-faults error)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import ClassVar
 
 __all__ = [
     "BundleVerificationError",
+    "DataFaultError",
     "EngineError",
     "FactsValidationError",
     "InputError",
@@ -100,4 +102,18 @@ class OwnershipCycleError(InputError):
         super().__init__(
             f"{prefix}closed ownership cycle with no outside owner "
             f"(every member is wholly owned inside the cycle): {shown}"
+        )
+
+
+class DataFaultError(InputError):
+    """The registry has data faults and the run stops on them (``--data-faults error``)."""
+
+    def __init__(self, faults: Sequence[str], source: str | None = None) -> None:
+        self.faults = list(faults)
+        prefix = f"{source}: " if source else ""
+        count = len(self.faults)
+        listed = "".join(f"\n  - {f}" for f in self.faults)
+        super().__init__(
+            f"{prefix}{count} data fault{'s' if count != 1 else ''} "
+            f"(screen on with --data-faults review):{listed}"
         )

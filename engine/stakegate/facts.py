@@ -9,16 +9,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from stakegate import settings
+from stakegate.exc import DataFaultError
 from stakegate.graph import OwnershipGraph, Status
 from stakegate.interval import Interval, Threshold
-from stakegate.ownership import METHODS, Method, OwnershipResult, compute_ownership
-from stakegate.registry import Entity, Registry
+from stakegate.ownership import METHODS, Method, OwnershipResult, closed_cycles, compute_ownership
+from stakegate.registry import DataFault, Entity, Registry, pair_shares
 from stakegate.schemas import validate
 
-__all__ = ["RegistryFacts", "compute_facts", "jurisdiction_status", "registry_codes"]
+__all__ = [
+    "DataFaultMode",
+    "RegistryFacts",
+    "compute_facts",
+    "data_faults",
+    "jurisdiction_status",
+    "registry_codes",
+]
+
+# ``error``: a registry with data faults stops the run (exit 2) naming every faulty record.
+# ``review``: screen on; faulty entities get review (reason data_fault) and count as possibly
+# restricted for everything they own.
+DataFaultMode = Literal["error", "review"]
+DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
+# Share of a consolidation holding without a percent when the caller gives none (the shipped
+# policy's consolidation_share: majority control).
+DEFAULT_CONSOLIDATION_SHARE = Interval(50.0, 100.0, min_exclusive=True)
 
 
 def registry_codes(registry: Registry) -> set[str]:
@@ -44,13 +61,23 @@ def jurisdiction_status(entity: Entity, classification: Mapping[str, str]) -> St
 class RegistryFacts:
     """Ownership computed once for a whole registry; facts documents built per entity on demand."""
 
-    __slots__ = ("_index", "registry", "result", "threshold")
+    __slots__ = ("_index", "faults", "registry", "result", "threshold")
 
-    def __init__(self, registry: Registry, result: OwnershipResult, threshold: Threshold) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        result: OwnershipResult,
+        threshold: Threshold,
+        faults: Iterable[DataFault] = (),
+    ) -> None:
         self.registry = registry
         self.result = result
         self.threshold = threshold
         self._index = {entity_id: i for i, entity_id in enumerate(registry.entities)}
+        # Data faults by entity (only when screening with --data-faults review).
+        self.faults: dict[str, list[DataFault]] = {}
+        for fault in faults:
+            self.faults.setdefault(fault.entity, []).append(fault)
 
     def __repr__(self) -> str:
         return f"<RegistryFacts source={self.registry.source!r} entities={len(self._index)}>"
@@ -78,6 +105,9 @@ class RegistryFacts:
             value = getattr(entity, field)
             if value is not None:
                 doc[field] = value
+        faults = self.faults.get(entity_id)
+        if faults:
+            doc["faults"] = [fault.to_json() for fault in faults]
         doc["ownership"] = {method: self._method_facts(index, method) for method in METHODS}
         return doc
 
@@ -91,11 +121,70 @@ class RegistryFacts:
         return doc
 
 
+def data_faults(
+    registry: Registry, graph: OwnershipGraph, status: list[Status], tolerance: float
+) -> list[DataFault]:
+    """The registry's faults and one ``closed_cycle`` fault per member of every closed cycle.
+
+    A closed cycle through a restricted entity is not a fault: look-through fixes that entity at
+    100 and the rest of the cycle solves.
+    """
+    found = list(registry.faults)
+    cycles = closed_cycles(graph, tolerance, status)
+    if not cycles:
+        return found
+    for cycle in cycles:
+        members = set(cycle)
+        records = tuple(
+            f"ownership[{h.record}] ({h.owner} -> {h.owned})"
+            for h in registry.holdings
+            if h.owner in members and h.owned in members
+        )
+        msg = (
+            "closed ownership cycle with no outside owner (every member is wholly owned inside "
+            f"the cycle): {' -> '.join(cycle)}"
+        )
+        found += [DataFault("closed_cycle", m, records, msg, {"members": cycle}) for m in cycle]
+    return found
+
+
 def compute_facts(
-    registry: Registry, classification: Mapping[str, str], threshold: Threshold
+    registry: Registry,
+    classification: Mapping[str, str],
+    threshold: Threshold,
+    *,
+    consolidation_share: Interval = DEFAULT_CONSOLIDATION_SHARE,
+    mode: DataFaultMode = "error",
 ) -> RegistryFacts:
-    """Compute both ownership methods for every entity of ``registry`` at once."""
+    """Compute both ownership methods for every entity of ``registry`` at once.
+
+    Data faults raise ``DataFaultError`` naming every faulty record (``mode="error"``), or
+    (``"review"``) are attached to their entities' facts, whose status becomes uncertain: an
+    entity that may not be what its records say counts as restricted for upper bounds and as
+    not restricted for lower bounds, like an unknown jurisdiction.
+    """
+    if mode not in DATA_FAULT_MODES:
+        raise ValueError(f"unknown data-fault mode {mode!r}")
     ids = list(registry.entities)
-    graph = OwnershipGraph.build(ids, ((h.owner, h.owned, h.share) for h in registry.holdings))
+    if len(registry.holdings) == len({(h.owner, h.owned) for h in registry.holdings}):
+        edges: Iterable[tuple[str, str, Interval]] = (
+            (h.owner, h.owned, consolidation_share if h.share is None else h.share)
+            for h in registry.holdings
+        )
+    else:  # records of different interest types for one pair: one edge, the larger bounds
+        edges = (
+            (o, d, share)
+            for (o, d), share in pair_shares(registry.holdings, consolidation_share).items()
+        )
+    graph = OwnershipGraph.build(ids, edges)
     status = [jurisdiction_status(registry.entities[i], classification) for i in ids]
-    return RegistryFacts(registry, compute_ownership(graph, status, threshold), threshold)
+    faults = data_faults(registry, graph, status, threshold.tolerance)
+    if faults and mode == "error":
+        lines = list(dict.fromkeys(fault.describe() for fault in faults))
+        raise DataFaultError(lines, source=registry.source)
+    for fault in faults:
+        x = graph.index(fault.entity)
+        if status[x] == Status.CLEAR:
+            status[x] = Status.UNKNOWN
+    result = compute_ownership(graph, status, threshold, allow_closed_cycles=bool(faults))
+    return RegistryFacts(registry, result, threshold, faults)

@@ -17,11 +17,13 @@ from opa_client.opa import OpaClient as _RestClient
 
 from stakegate import settings
 from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.interval import Comparison, Threshold
+from stakegate.interval import Comparison, Interval, Threshold
 
 __all__ = ["PolicyClient", "PolicyParams"]
 
 _METHODS = frozenset({"control", "look_through", "either"})
+# consolidation_share of a policy from before that parameter: majority control.
+_MAJORITY = {"min": 50, "max": 100, "min_exclusive": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class PolicyParams:
     comparison: Comparison
     method: str
     percent_tolerance: float
+    # Share of a consolidation holding without a percent (policy parameter consolidation_share).
+    consolidation_share: Interval = Interval(50.0, 100.0, min_exclusive=True)
 
     @property
     def ownership_threshold(self) -> Threshold:
@@ -68,7 +72,23 @@ class PolicyParams:
             cast(Comparison, comparison),
             str(method),
             float(tolerance),
+            _band(doc.get("consolidation_share", _MAJORITY)),
         )
+
+
+def _band(doc: object) -> Interval:
+    """The ``consolidation_share`` band; anything malformed is a policy error."""
+    if not isinstance(doc, dict):
+        raise PolicyEvaluationError(f"consolidation_share is not a band: {doc!r}")
+    lo, hi = doc.get("min"), doc.get("max")
+    lo_x, hi_x = doc.get("min_exclusive", False), doc.get("max_exclusive", False)
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi))
+    if not (numbers and isinstance(lo_x, bool) and isinstance(hi_x, bool)):
+        raise PolicyEvaluationError(f"consolidation_share is not a band: {doc!r}")
+    assert isinstance(lo, int | float) and isinstance(hi, int | float)
+    if not 0 <= lo <= hi <= 100:
+        raise PolicyEvaluationError(f"consolidation_share is not a band in [0, 100]: {doc!r}")
+    return Interval(float(lo), float(hi), lo_x, hi_x)
 
 
 def _split_url(url: str) -> tuple[str, int, bool]:

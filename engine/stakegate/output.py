@@ -158,6 +158,9 @@ def _reason_line(reason: dict[str, Any]) -> str:
     lines = [f"  - {code}" + (f" ({', '.join(detail)})" if detail else "")]
     for path in reason.get("paths", [])[:5]:
         lines.append("      path: " + " -> ".join(path))
+    for fault in reason.get("faults", []):
+        records = ", ".join(fault.get("records", []))
+        lines.append(f"      {fault.get('kind')}: {records}: {fault.get('message')}")
     return "\n".join(lines)
 
 

@@ -174,14 +174,24 @@ def closed_cycles(
 
 
 def compute_ownership(
-    graph: OwnershipGraph, status: Sequence[Status], threshold: Threshold
+    graph: OwnershipGraph,
+    status: Sequence[Status],
+    threshold: Threshold,
+    *,
+    allow_closed_cycles: bool = False,
 ) -> OwnershipResult:
-    """Both methods for all entities; OwnershipCycleError lists every closed cycle."""
+    """Both methods for all entities; OwnershipCycleError lists every closed cycle.
+
+    ``allow_closed_cycles`` (for ``--data-faults review``, where the caller has already reported
+    the cycles and made their members ``UNKNOWN``) computes on: a closed cycle's look-through
+    lower bound is what flows in from outside (0 for a wholly closed one), its upper bound 100.
+    """
     if len(status) != len(graph):
         raise ValueError(f"{len(status)} statuses for {len(graph)} entities")
-    cycles = closed_cycles(graph, threshold.tolerance, status)
-    if cycles:
-        raise OwnershipCycleError(cycles=cycles)
+    if not allow_closed_cycles:
+        cycles = closed_cycles(graph, threshold.tolerance, status)
+        if cycles:
+            raise OwnershipCycleError(cycles=cycles)
     control = _control(graph, status, threshold)
     lo, hi, flags = _look_through(graph, status)
     return OwnershipResult(graph, status, control, lo, hi, flags)

@@ -203,7 +203,10 @@ def _diagram(entity_id: str, old: _Run, new: _Run, registry: Registry, index: in
         nodes[node_id] = Node(
             caption=caption, restricted=any(c in new.classification for c in codes)
         )
-    edges = {(h.owner, h.owned): share_label(h.share) for h in registry.holdings}
+    edges = {
+        (h.owner, h.owned): "consolidation" if h.share is None else share_label(h.share)
+        for h in registry.holdings
+    }
     return ownership_svg(entity_id, paths, nodes, edges, uid=f"e{index}")
 
 

@@ -1,15 +1,21 @@
 """Loads the JSON Schemas in ``schemas/``: the same files OPA type-checks the policy against.
 
 Validators are compiled once per process and cached, because the engine validates every facts
-document it sends and every decision it receives.
+document it sends and every decision it receives: a million of each when screening a national
+register. Every document goes through ``fastjsonschema`` (the same schema file compiled to
+Python, about 20 times faster than ``jsonschema``), which decides; a document it rejects is
+validated again with ``jsonschema`` only to word every violation, and is an error even if that
+finds none. A document that fails its schema is never sent on, and never an allow.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -35,6 +41,15 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name))
 
 
+@cache
+def _compiled(name: str) -> Callable[[object], object]:
+    # fastjsonschema knows drafts 4, 6 and 7; the schemas use nothing newer than draft 7 keywords
+    # ($defs is reached by JSON pointer), so they compile as draft 7.
+    schema = {k: v for k, v in load_schema(name).items() if k != "$schema"}
+    validate_fast: Callable[[object], object] = fastjsonschema.compile(schema)
+    return validate_fast
+
+
 def _describe(error: ValidationError) -> str:
     where = "/".join(str(p) for p in error.absolute_path) or "(document)"
     return f"{where}: {error.message}"
@@ -42,9 +57,15 @@ def _describe(error: ValidationError) -> str:
 
 def validate(name: str, document: object, what: str) -> None:
     """Raise ``FactsValidationError`` listing the violations of ``document`` against a schema."""
+    try:
+        _compiled(name)(document)
+        return
+    except fastjsonschema.JsonSchemaValueException as fast_error:
+        first = f"{fast_error.name}: {fast_error.message}"
     errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
     if errors:
         shown = [_describe(e) for e in errors[:_MAX_REPORTED]]
         if len(errors) > _MAX_REPORTED:
             shown.append(f"... and {len(errors) - _MAX_REPORTED} more")
         raise FactsValidationError(f"{what} fails schema {name!r}", shown)
+    raise FactsValidationError(f"{what} fails schema {name!r}", [first])

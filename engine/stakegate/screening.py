@@ -8,14 +8,16 @@ raises, so a caller can never mistake a missing answer for an allow.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from stakegate import settings
 from stakegate.decision import Decision, verify_decisions
 from stakegate.exc import InputError
-from stakegate.facts import RegistryFacts, compute_facts, registry_codes
+from stakegate.facts import DataFaultMode, RegistryFacts, compute_facts, registry_codes
 from stakegate.logs import get_logger
 from stakegate.opa_client import PolicyClient, PolicyParams
 from stakegate.opa_runtime import LocalOpa
@@ -55,13 +57,24 @@ class Screener:
 
     __slots__ = ("as_of", "client", "facts", "params")
 
-    def __init__(self, client: PolicyClient, registry: Registry, as_of: date | None = None):
+    def __init__(
+        self,
+        client: PolicyClient,
+        registry: Registry,
+        as_of: date | None = None,
+        *,
+        data_faults: DataFaultMode = "error",
+    ):
         self.client = client
         self.as_of = as_of or today()
         self.params: PolicyParams = client.params()
         classification = client.classify(registry_codes(registry))
         self.facts: RegistryFacts = compute_facts(
-            registry, classification, self.params.ownership_threshold
+            registry,
+            classification,
+            self.params.ownership_threshold,
+            consolidation_share=self.params.consolidation_share,
+            mode=data_faults,
         )
         log.info(
             "Facts computed",
@@ -76,12 +89,17 @@ class Screener:
 
     def decide(self, entity_ids: Sequence[str]) -> list[Decision]:
         """One OPA query for ``entity_ids``; verified decisions in the same order."""
+        return self._verify(entity_ids, self.client.decisions(self._input(entity_ids)))
+
+    def _input(self, entity_ids: Sequence[str]) -> dict[str, Any]:
         missing = [e for e in entity_ids if e not in self.facts.registry.entities]
         if missing:
             raise InputError(
                 f"{self.facts.registry.source}: entity {missing[0]!r} is not in the registry"
             )
-        raw = self.client.decisions(self.facts.input_document(entity_ids, self.as_of))
+        return self.facts.input_document(entity_ids, self.as_of)
+
+    def _verify(self, entity_ids: Sequence[str], raw: Sequence[dict[str, Any]]) -> list[Decision]:
         return verify_decisions(raw, entity_ids, self.client.revision or "unknown")
 
     def screen(
@@ -92,11 +110,29 @@ class Screener:
         """Every entity of the registry, in file order, ``batch_size`` per OPA query."""
         size = batch_size or settings.BATCH_SIZE
         ids = list(self.facts.registry.entities)
-        for start in range(0, len(ids), size):
-            batch = ids[start : start + size]
-            yield from self.decide(batch)
-            if on_batch is not None:
-                on_batch(len(batch))
+        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+        # OPA decides one batch while this thread builds the facts of the next: the HTTP wait
+        # releases the GIL, so both cores work. One query is in flight at a time, and a batch's
+        # decisions are yielded only once its answer is verified.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stakegate-opa") as pool:
+            pending: tuple[list[str], Future[Sequence[dict[str, Any]]]] | None = None
+            for batch in batches:
+                document = self._input(batch)
+                if pending is not None:
+                    yield from self._finish(*pending, on_batch)
+                pending = (batch, pool.submit(self.client.decisions, document))
+            if pending is not None:
+                yield from self._finish(*pending, on_batch)
+
+    def _finish(
+        self,
+        batch: list[str],
+        answer: Future[Sequence[dict[str, Any]]],
+        on_batch: Callable[[int], None] | None,
+    ) -> Iterator[Decision]:
+        yield from self._verify(batch, answer.result())
+        if on_batch is not None:
+            on_batch(len(batch))
 
 
 def check(
@@ -106,13 +142,14 @@ def check(
     policy: Path | None = None,
     opa_url: str | None = None,
     as_of: date | None = None,
+    data_faults: DataFaultMode = "error",
 ) -> Decision:
     """Decide one entity: the library form of ``stakegate check``."""
     loaded = registry if isinstance(registry, Registry) else load_registry(registry)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
     with connect(policy, opa_url) as client:
-        return Screener(client, loaded, as_of).decide([entity_id])[0]
+        return Screener(client, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
 
 
 def screen(
@@ -121,8 +158,9 @@ def screen(
     policy: Path | None = None,
     opa_url: str | None = None,
     as_of: date | None = None,
+    data_faults: DataFaultMode = "error",
 ) -> list[Decision]:
     """Decide every entity: the library form of ``stakegate screen``."""
     loaded = registry if isinstance(registry, Registry) else load_registry(registry)
     with connect(policy, opa_url) as client:
-        return list(Screener(client, loaded, as_of).screen())
+        return list(Screener(client, loaded, as_of, data_faults=data_faults).screen())

@@ -9,6 +9,7 @@ test_config_shipped_defaults if {
 		"threshold_comparison": ">",
 		"method": "control",
 		"percent_tolerance": 1e-9,
+		"consolidation_share": {"min": 50, "max": 100, "min_exclusive": true},
 		"exceptions": [],
 	}
 }

@@ -8,6 +8,7 @@
 package stakegate.main
 
 import data.stakegate.exceptions
+import data.stakegate.faults
 import data.stakegate.jurisdiction
 import data.stakegate.ownership
 import data.stakegate.params
@@ -47,7 +48,10 @@ _screened(facts, as_of, policy) := result.decision(
 	ownership.summary(facts, policy),
 	policy,
 ) if {
-	reasons := array.concat(jurisdiction.reasons(facts, policy.regions), _ownership_reasons(facts, policy))
+	reasons := array.concat(
+		array.concat(jurisdiction.reasons(facts, policy.regions), faults.reasons(facts)),
+		_ownership_reasons(facts, policy),
+	)
 	applied := _applied_exceptions(facts.id, as_of, policy.exceptions, reasons)
 }
 

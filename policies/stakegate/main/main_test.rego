@@ -362,3 +362,26 @@ test_decision_function if {
 		_ownership(_share(60, 60), _none), _strict,
 	)
 }
+
+_fault := {
+	"kind": "duplicate_holding",
+	"records": ["ownership[0] (acme-cn -> acme-sg)", "ownership[1] (acme-cn -> acme-sg)"],
+	"message": "duplicate holding",
+}
+
+test_decisions_data_fault_review if {
+	facts := object.union(_facts("acme-sg", "SG", _none, _none), {"faults": [_fault]})
+	d := main.decisions with input as _input([facts])
+	d == [_decision(
+		"acme-sg", "review",
+		[{"code": "data_fault", "severity": "review", "faults": [_fault]}],
+		_ownership(_none, _none), _strict,
+	)]
+}
+
+test_decisions_data_fault_does_not_hide_a_deny if {
+	facts := object.union(_facts("acme-sg", "SG", _share(60, 60), _none), {"faults": [_fault]})
+	[d] := main.decisions with input as _input([facts])
+	d.decision == "deny"
+	[r.code | some r in d.reasons] == ["data_fault", "restricted_ownership"]
+}

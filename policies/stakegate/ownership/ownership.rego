@@ -15,7 +15,7 @@ import data.stakegate.threshold
 # description: The reasons of this package for one entity's facts, in the order of policy.methods.
 reasons(facts, policy) := [r |
 	some method in policy.methods
-	r := _method_reason(share(facts, method, policy.percent_range), method, policy)
+	r := _method_reason(facts, method, policy)
 ]
 
 # METADATA
@@ -28,16 +28,20 @@ summary(facts, policy) := {method: {"min": s.min, "max": s.max} |
 
 # METADATA
 # title: Share
-# description: The interval facts.ownership[method], with defaults for missing or malformed parts.
+# description: |
+#   The interval facts.ownership[method], with defaults for missing or malformed parts, and the
+#   entity's id ("entity", null when missing). Functions that test an interval take this object,
+#   never bare numbers: OPA memoizes every call by its arguments and hashes a number by its integer
+#   part, so the many distinct small shares of a batch would share one hash bucket and a batch
+#   would take time quadratic in its size; the id keeps the arguments of each entity distinct.
 share(facts, method, percent_range) := {
-	"min": _number(interval, "min", percent_range.min),
-	"max": _number(interval, "max", percent_range.max),
-	"min_exclusive": _flag(interval, "min_exclusive"),
-	"max_exclusive": _flag(interval, "max_exclusive"),
-	"paths": _list(interval, "paths"),
-	"evidence": _list(interval, "evidence"),
-} if {
-	interval := _interval(facts, method)
+	"entity": _entity_id(facts),
+	"min": _number(facts, method, "min", percent_range.min),
+	"max": _number(facts, method, "max", percent_range.max),
+	"min_exclusive": _flag(facts, method, "min_exclusive"),
+	"max_exclusive": _flag(facts, method, "max_exclusive"),
+	"paths": _list(facts, method, "paths"),
+	"evidence": _list(facts, method, "evidence"),
 }
 
 # METADATA
@@ -47,7 +51,7 @@ share(facts, method, percent_range) := {
 #   code: restricted_ownership
 #   severity: deny
 restricted_ownership(interval, method, policy) := _reason(rego.metadata.rule(), interval, method) if {
-	threshold.lower_crosses(interval.min, interval.min_exclusive, policy.threshold)
+	threshold.lower_crosses(interval, policy.threshold)
 }
 
 # METADATA
@@ -57,13 +61,17 @@ restricted_ownership(interval, method, policy) := _reason(rego.metadata.rule(), 
 #   code: possible_restricted_ownership
 #   severity: review
 possible_restricted_ownership(interval, method, policy) := _reason(rego.metadata.rule(), interval, method) if {
-	not threshold.lower_crosses(interval.min, interval.min_exclusive, policy.threshold)
-	threshold.upper_crosses(interval.max, interval.max_exclusive, policy.threshold)
+	not threshold.lower_crosses(interval, policy.threshold)
+	threshold.upper_crosses(interval, policy.threshold)
 }
 
-_method_reason(interval, method, policy) := restricted_ownership(interval, method, policy)
+_method_reason(facts, method, policy) := restricted_ownership(share(facts, method, policy.percent_range), method, policy)
 
-_method_reason(interval, method, policy) := possible_restricted_ownership(interval, method, policy)
+_method_reason(facts, method, policy) := possible_restricted_ownership(
+	share(facts, method, policy.percent_range),
+	method,
+	policy,
+)
 
 _reason(annotations, interval, method) := result.reason(annotations, {
 	"method": method,
@@ -72,18 +80,21 @@ _reason(annotations, interval, method) := result.reason(annotations, {
 	"evidence": interval.evidence,
 })
 
-_interval(facts, method) := facts.ownership[method] if {
-	is_object(facts.ownership[method])
-} else := {}
+_entity_id(facts) := facts.id if {
+	is_string(facts.id)
+} else := null
 
-_number(interval, key, fallback) := interval[key] if {
-	is_number(interval[key])
+# The helpers below take the whole facts object, never the interval: OPA memoizes function calls
+# by their arguments, and it hashes a number by its integer part, so intervals of many entities
+# would share hash buckets and a batch would take time quadratic in its size.
+_number(facts, method, key, fallback) := facts.ownership[method][key] if {
+	is_number(facts.ownership[method][key])
 } else := fallback
 
-_flag(interval, key) := interval[key] if {
-	is_boolean(interval[key])
+_flag(facts, method, key) := facts.ownership[method][key] if {
+	is_boolean(facts.ownership[method][key])
 } else := false
 
-_list(interval, key) := interval[key] if {
-	is_array(interval[key])
+_list(facts, method, key) := facts.ownership[method][key] if {
+	is_array(facts.ownership[method][key])
 } else := []

@@ -20,6 +20,7 @@ _evidence := [{
 }]
 
 _share(low, high) := {
+	"entity": "acme-sg",
 	"min": low, "max": high, "min_exclusive": false, "max_exclusive": false,
 	"paths": _path, "evidence": _evidence,
 }
@@ -44,15 +45,24 @@ test_share_complete if {
 
 test_share_missing_defaults_to_widest if {
 	wide := {"min": 0, "max": 100, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []}
-	ownership.share({"id": "x"}, "control", _strict.percent_range) == wide
-	ownership.share(_facts({"min": "60"}, null), "control", _strict.percent_range) == wide
-	ownership.share(_facts(null, null), "look_through", _strict.percent_range) == wide
-	ownership.share("not facts", "control", _strict.percent_range) == wide
+	ownership.share({"id": "x"}, "control", _strict.percent_range) == object.union(wide, {"entity": "x"})
+	ownership.share(_facts({"min": "60"}, null), "control", _strict.percent_range) == object.union(
+		wide,
+		{"entity": "acme-sg"},
+	)
+	ownership.share(_facts(null, null), "look_through", _strict.percent_range) == object.union(
+		wide,
+		{"entity": "acme-sg"},
+	)
+	ownership.share("not facts", "control", _strict.percent_range) == object.union(wide, {"entity": null})
 }
 
 test_share_missing_max_only if {
 	s := ownership.share(_facts({"min": 60, "min_exclusive": true}, null), "control", _strict.percent_range)
-	s == {"min": 60, "max": 100, "min_exclusive": true, "max_exclusive": false, "paths": [], "evidence": []}
+	s == {
+		"entity": "acme-sg", "min": 60, "max": 100, "min_exclusive": true, "max_exclusive": false,
+		"paths": [], "evidence": [],
+	}
 }
 
 test_restricted_ownership_above_threshold if {

@@ -48,6 +48,8 @@ problems contains "ownership_threshold" if not is_percent(_setting("ownership_th
 
 problems contains "percent_tolerance" if not _is_tolerance(_setting("percent_tolerance"))
 
+problems contains "consolidation_share" if not _is_band(_setting("consolidation_share"))
+
 problems contains "restricted_regions" if not _is_region_list(_setting("restricted_regions"))
 
 problems contains "exceptions" if not _is_exception_list(_setting("exceptions"))
@@ -74,6 +76,7 @@ effective := {
 	"comparison": config.threshold_comparison,
 	"method": config.method,
 	"percent_tolerance": config.percent_tolerance,
+	"consolidation_share": config.consolidation_share,
 } if is_valid
 
 # METADATA
@@ -118,6 +121,20 @@ is_date(value) if {
 _is_tolerance(value) if {
 	is_number(value)
 	value >= percent_range.min
+}
+
+# A share band {min, max, min_exclusive?, max_exclusive?} within percent_range, min <= max.
+_is_band(band) if {
+	is_object(band)
+	is_percent(band.min)
+	is_percent(band.max)
+	band.min <= band.max
+	every key in object.keys(band) {
+		key in {"min", "max", "min_exclusive", "max_exclusive"}
+	}
+	every flag in ["min_exclusive", "max_exclusive"] {
+		is_boolean(object.get(band, flag, false))
+	}
 }
 
 _is_region_list(codes) if {

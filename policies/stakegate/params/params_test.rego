@@ -11,6 +11,7 @@ test_effective_shipped_config if {
 		"comparison": ">",
 		"method": "control",
 		"percent_tolerance": 1e-9,
+		"consolidation_share": {"min": 50, "max": 100, "min_exclusive": true},
 	}
 	params.problems == set()
 }
@@ -32,6 +33,7 @@ test_effective_other_valid_settings if {
 		"comparison": ">=",
 		"method": "either",
 		"percent_tolerance": 0,
+		"consolidation_share": {"min": 50, "max": 100, "min_exclusive": true},
 	}
 }
 
@@ -89,7 +91,7 @@ test_effective_missing_config_undefined if {
 	not params.effective with data.stakegate.config as {}
 	params.problems == {
 		"method", "threshold_comparison", "ownership_threshold",
-		"percent_tolerance", "restricted_regions", "exceptions",
+		"percent_tolerance", "restricted_regions", "exceptions", "consolidation_share",
 	} with data.stakegate.config as {}
 }
 
@@ -97,7 +99,7 @@ test_effective_config_not_object_undefined if {
 	not params.effective with data.stakegate.config as ["CN"]
 	params.problems == {
 		"method", "threshold_comparison", "ownership_threshold",
-		"percent_tolerance", "restricted_regions", "exceptions",
+		"percent_tolerance", "restricted_regions", "exceptions", "consolidation_share",
 	} with data.stakegate.config as ["CN"]
 }
 
@@ -138,4 +140,20 @@ test_is_date_cases if {
 	not params.is_date("2026-11-27T00:00:00Z")
 	not params.is_date(20261127)
 	not params.is_date(null)
+}
+
+test_effective_consolidation_share_unknown_band if {
+	band := {"min": 0, "max": 100}
+	effective := params.effective with data.stakegate.config.consolidation_share as band
+	effective.consolidation_share == band
+}
+
+test_effective_bad_consolidation_share_undefined if {
+	every band in [
+		null, 50, {"min": 60, "max": 40}, {"min": 0, "max": 101},
+		{"min": 0, "max": 100, "min_exclusive": "yes"}, {"min": 0, "max": 100, "mni": 1},
+	] {
+		not params.effective with data.stakegate.config.consolidation_share as band
+		params.problems == {"consolidation_share"} with data.stakegate.config.consolidation_share as band
+	}
 }

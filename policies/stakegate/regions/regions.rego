@@ -31,10 +31,23 @@ classification := {code: region |
 # METADATA
 # title: Matched region
 # description: The configured region in `restricted` (a set of upper-case codes) that `code` matches.
-matched_region(code, restricted) := min({region |
-	some region in restricted
-	is_match(code, region)
-})
+matched_region(code, restricted) := region if {
+	region := region_of(code, restricted)
+	region != null
+}
+
+# METADATA
+# title: Region of a code
+# description: |
+#   matched_region, or null when `code` matches no region. Always defined, so OPA memoizes it per
+#   code: most codes match nothing, and an undefined result would be recomputed for every entity.
+region_of(code, restricted) := min(matches) if {
+	matches := {region |
+		some region in restricted
+		is_match(code, region)
+	}
+	matches != set()
+} else := null
 
 # METADATA
 # title: Match

@@ -58,6 +58,8 @@ test_matched_region_cases if {
 	not regions.matched_region("UA-14", restricted)
 	not regions.matched_region(null, restricted)
 	not regions.matched_region("CN", set())
+	regions.region_of("SG", restricted) == null
+	regions.region_of("ru-mow", restricted) == "RU"
 }
 
 test_is_match_cases if {

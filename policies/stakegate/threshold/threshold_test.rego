@@ -39,11 +39,11 @@ _inclusive_cases := [
 	[0, true, false, false],
 ]
 
-_lower(share, is_exclusive, t) if threshold.lower_crosses(share, is_exclusive, t)
+_lower(share, is_exclusive, t) if threshold.lower_crosses({"min": share, "min_exclusive": is_exclusive}, t)
 
 default _lower(_, _, _) := false
 
-_upper(share, is_exclusive, t) if threshold.upper_crosses(share, is_exclusive, t)
+_upper(share, is_exclusive, t) if threshold.upper_crosses({"max": share, "max_exclusive": is_exclusive}, t)
 
 default _upper(_, _, _) := false
 
@@ -73,30 +73,30 @@ test_upper_crosses_inclusive_table if {
 
 test_lower_crosses_float_sum_at_threshold if {
 	# 0.03 + 0.29 + 0.18 scaled to percent: float noise either side of 50 counts as exactly 50.
-	not threshold.lower_crosses(50.00000000000001, false, _strict)
-	threshold.lower_crosses(49.99999999999999, false, _inclusive)
+	not threshold.lower_crosses({"min": 50.00000000000001, "min_exclusive": false}, _strict)
+	threshold.lower_crosses({"min": 49.99999999999999, "min_exclusive": false}, _inclusive)
 }
 
 test_lower_crosses_zero_tolerance if {
 	exact := object.union(_strict, {"tolerance": 0})
-	threshold.lower_crosses(50.00000000000001, false, exact)
-	not threshold.lower_crosses(50, false, exact)
+	threshold.lower_crosses({"min": 50.00000000000001, "min_exclusive": false}, exact)
+	not threshold.lower_crosses({"min": 50, "min_exclusive": false}, exact)
 }
 
 test_crosses_missing_share if {
-	not threshold.lower_crosses(null, true, _strict)
-	not threshold.upper_crosses(null, false, _inclusive)
-	not threshold.lower_crosses("60", false, _inclusive)
-	not threshold.upper_crosses("60", false, _strict)
+	not threshold.lower_crosses({"min": null, "min_exclusive": true}, _strict)
+	not threshold.upper_crosses({"max": null, "max_exclusive": false}, _inclusive)
+	not threshold.lower_crosses({"min": "60", "min_exclusive": false}, _inclusive)
+	not threshold.upper_crosses({"max": "60", "max_exclusive": false}, _strict)
 }
 
 test_crosses_missing_comparison if {
 	no_comparison := object.remove(_strict, ["comparison"])
-	not threshold.lower_crosses(60, true, no_comparison)
-	not threshold.upper_crosses(60, false, no_comparison)
+	not threshold.lower_crosses({"min": 60, "min_exclusive": true}, no_comparison)
+	not threshold.upper_crosses({"max": 60, "max_exclusive": false}, no_comparison)
 }
 
 test_crosses_missing_exclusive_flag if {
-	not threshold.lower_crosses(50, null, _strict)
-	not threshold.upper_crosses(50, null, _inclusive)
+	not threshold.lower_crosses({"min": 50, "min_exclusive": null}, _strict)
+	not threshold.upper_crosses({"max": 50, "max_exclusive": null}, _inclusive)
 }

@@ -46,8 +46,9 @@ _checks(facts, policy) := {
 	"name": _is_optional_text(facts, "name"),
 	"jurisdiction": _is_optional_text(facts, "jurisdiction"),
 	"headquarters": _is_optional_text(facts, "headquarters"),
-	"ownership.control": _is_interval(object.get(facts, ["ownership", "control"], null), policy),
-	"ownership.look_through": _is_interval(object.get(facts, ["ownership", "look_through"], null), policy),
+	"faults": _is_optional_list(facts, "faults"),
+	"ownership.control": _is_interval(facts, "control", policy),
+	"ownership.look_through": _is_interval(facts, "look_through", policy),
 }
 
 default _is_text(_) := false
@@ -63,12 +64,25 @@ _is_optional_text(facts, field) if object.get(facts, field, null) == null
 
 _is_optional_text(facts, field) if is_string(facts[field])
 
-default _is_interval(_, _) := false
+default _is_optional_list(_, _) := false
 
-_is_interval(interval, policy) if {
+_is_optional_list(facts, field) if object.get(facts, field, null) == null
+
+_is_optional_list(facts, field) if is_array(facts[field])
+
+# Takes the whole facts, not the interval: OPA memoizes calls by their arguments and hashes numbers
+# by their integer part, so interval arguments would make a batch quadratic (see ownership.rego).
+default _is_interval(_, _, _) := false
+
+_is_interval(facts, method, policy) if {
+	interval := facts.ownership[method]
 	is_object(interval)
-	params.is_percent(interval.min)
-	params.is_percent(interval.max)
+	is_number(interval.min)
+	is_number(interval.max)
+	interval.min >= params.percent_range.min
+	interval.min <= params.percent_range.max
+	interval.max >= params.percent_range.min
+	interval.max <= params.percent_range.max
 	interval.min <= interval.max + policy.threshold.tolerance
 	is_boolean(interval.min_exclusive)
 	is_boolean(interval.max_exclusive)

@@ -88,3 +88,9 @@ test_invalid_facts_not_an_object if {
 test_problems_everything_missing if {
 	validation.problems({}, "2026-11-27", _policy) == {"id", "type", "ownership.control", "ownership.look_through"}
 }
+
+test_invalid_facts_faults_not_a_list if {
+	validation.invalid_facts(_with("faults", "oversubscribed"), "2026-11-27", _policy) == _invalid(["faults"])
+	not validation.invalid_facts(_with("faults", []), "2026-11-27", _policy)
+	not validation.invalid_facts(_with("faults", null), "2026-11-27", _policy)
+}
