@@ -278,3 +278,44 @@ def test_example_registry_screens():
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == len(doc["entities"])
+
+
+def test_screen_reads_bods_directly_with_registry_format(opa_server: LocalOpa):
+    source = FIXTURES / "bods" / "v0.4-bods-package-fi-soe.json"
+    result = run(
+        "screen",
+        "--registry-format",
+        "bods",
+        "--registry",
+        str(source),
+        "--opa-url",
+        opa_server.url,
+    )
+    assert result.exit_code == 0, result.output
+    decided = {d["entity"]: d["decision"] for d in map(json.loads, result.stdout.splitlines())}
+    assert len(decided) == 4
+    assert set(decided.values()) == {"allow"}  # FI is not a restricted region
+    assert result.stderr.startswith("imported 4 entities, 4 ownership records")
+
+
+def test_screen_reads_several_gleif_files(opa_server: LocalOpa):
+    files = ["lei-data.xml", "rr-data.xml", "repex-data.xml"]
+    args = [arg for name in files for arg in ("-i", str(FIXTURES / "gleif" / name))]
+    result = run("screen", "--registry-format", "gleif", *args, "--opa-url", opa_server.url)
+    assert result.exit_code == 0, result.output
+    decided = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(decided) == 16
+    # The three LEIs named only by relationships have no known jurisdiction: review.
+    unknown = [d for d in decided if "unknown_jurisdiction" in _reason_codes(d)]
+    assert len(unknown) == 3
+    assert {d["decision"] for d in unknown} == {"review"}
+
+
+def _reason_codes(decision: dict) -> list[str]:
+    return [reason["code"] for reason in decision["reasons"]]
+
+
+def test_a_native_registry_is_one_file():
+    result = run("check", "sg-sub", "-i", str(SMALL), "-i", str(SMALL))
+    assert result.exit_code == 2
+    assert "give --registry once" in result.stderr

@@ -13,42 +13,24 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
 from stakegate import settings
-from stakegate.exc import EngineError, InputError
+from stakegate.cli_bundle import bundle
+from stakegate.cli_common import NATIVE, fail_at_edge, load_registry_files, parse_date
+from stakegate.cli_import import import_command
+from stakegate.cli_service import register as register_service_commands
+from stakegate.exc import InputError
 from stakegate.facts import DataFaultMode, RegistryFacts
+from stakegate.importers import FORMATS
 from stakegate.output import atomic_output, format_text, make_writer
-from stakegate.registry import load_registry
 from stakegate.screening import Screener, connect
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except EngineError as err:
-            click.echo(f"stakegate: error: {err}", err=True)
-            sys.exit(err.exit_code)
-
-    return wrapper
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -59,7 +41,18 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "-i",
             "registry",
             required=True,
-            help="Native registry file (YAML or JSON); '-' reads standard input.",
+            multiple=True,
+            help="Registry file: native YAML or JSON ('-' reads standard input), or with "
+            "--registry-format an importer's input (repeat for several files, e.g. GLEIF LEI "
+            "and relationship files).",
+        ),
+        click.option(
+            "--registry-format",
+            "registry_format",
+            type=click.Choice([NATIVE, *sorted(FORMATS)]),
+            default=NATIVE,
+            show_default=True,
+            help="Read the registry files directly as BODS, GLEIF or UK PSC data.",
         ),
         click.option(
             "--policy",
@@ -74,7 +67,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--as-of",
-            callback=_parse_date,
+            callback=parse_date,
             default=None,
             help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
         ),
@@ -125,17 +118,18 @@ def cli(verbose: int) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True
 )
-@_fail_at_edge
+@fail_at_edge
 def check(
     entity_id: str,
-    registry: str,
+    registry: tuple[str, ...],
+    registry_format: str,
     policy: Path | None,
     opa_url: str | None,
     as_of: date | None,
     data_faults: DataFaultMode,
     fmt: str,
 ) -> None:
-    loaded = load_registry(registry)
+    loaded = load_registry_files(registry, registry_format)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
     with connect(policy, opa_url) as client:
@@ -163,9 +157,10 @@ def check(
     default="-",
     help="Output file, written whole or not at all ('-': standard output).",
 )
-@_fail_at_edge
+@fail_at_edge
 def screen(
-    registry: str,
+    registry: tuple[str, ...],
+    registry_format: str,
     policy: Path | None,
     opa_url: str | None,
     as_of: date | None,
@@ -173,7 +168,7 @@ def screen(
     fmt: str,
     out: str,
 ) -> None:
-    loaded = load_registry(registry)
+    loaded = load_registry_files(registry, registry_format)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
     with connect(policy, opa_url) as client:
@@ -197,17 +192,9 @@ def screen(
         click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
 
 
-from stakegate.cli_bundle import bundle  # noqa: E402  (below: it reuses _fail_at_edge)
-
 cli.add_command(bundle)
-
-from stakegate.cli_import import import_command  # noqa: E402
-
 cli.add_command(import_command)
-
-from stakegate.cli_service import register  # noqa: E402
-
-register(cli)
+register_service_commands(cli)
 
 
 def main() -> None:

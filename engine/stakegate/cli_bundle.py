@@ -1,10 +1,8 @@
 """``stakegate bundle``: build, verify, review and approve signed policy bundles.
 
 A thin click layer over ``bundles``, ``signing`` and ``review``; errors are caught only at the
-edge, by the same ``cli._fail_at_edge`` as the rest of the CLI (exit 1: the bundle cannot be
-trusted or no decision could be made; exit 2: bad usage or input). ``cli.py`` imports this
-module to register the group, so this module reaches back into ``cli.py`` only when a command
-runs, never at import (which would be circular, e.g. under ``python -m stakegate.cli``).
+edge, by the same ``cli_common.fail_at_edge`` as the rest of the CLI (exit 1: the bundle cannot
+be trusted or no decision could be made; exit 2: bad usage or input).
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -20,6 +17,7 @@ import click
 
 from stakegate import settings
 from stakegate.bundles import approve_bundle, build_bundle
+from stakegate.cli_common import fail_at_edge, parse_date
 from stakegate.output import atomic_output
 from stakegate.registry import load_registry
 from stakegate.review import compare_bundles
@@ -32,25 +30,6 @@ _PATH = click.Path(path_type=Path)
 F = TypeVar("F", bound=Callable[..., Any])
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
-    """``cli._fail_at_edge``, looked up when the command runs."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from stakegate.cli import _fail_at_edge as at_edge
-
-        return at_edge(func)(*args, **kwargs)
-
-    return wrapper
-
-
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    """``cli._parse_date``, looked up when the option is parsed."""
-    from stakegate.cli import _parse_date as parse_date
-
-    return parse_date(ctx, param, value)
 
 
 def _key_option(help_text: str) -> Callable[[F], F]:
@@ -82,11 +61,11 @@ def bundle() -> None:
 @click.option("--author", default=None, help="Author (default: git config user.name).")
 @click.option(
     "--effective-date",
-    callback=_parse_date,
+    callback=parse_date,
     default=None,
     help="Date the version takes effect, YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).",
 )
-@_fail_at_edge
+@fail_at_edge
 def build(
     version: str,
     policy: Path | None,
@@ -111,7 +90,7 @@ def build(
 @bundle.command(help="Check a bundle's signature, every file in it, and its manifest.")
 @click.argument("bundle_file", metavar="BUNDLE", type=_PATH)
 @_key_option("Public key (PEM) the bundle must be signed for")
-@_fail_at_edge
+@fail_at_edge
 def verify(bundle_file: Path, key: Path | None) -> None:
     verified = verify_bundle(bundle_file, key or settings.BUNDLE_PUBLIC_KEY)
     click.echo(
@@ -137,10 +116,10 @@ def verify(bundle_file: Path, key: Path | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True)
 @click.option("--out", "-o", default="-", help="Report file, written whole ('-': stdout).")
 @click.option(
-    "--as-of", callback=_parse_date, default=None, help="Decision date (default: today, UTC)."
+    "--as-of", callback=parse_date, default=None, help="Decision date (default: today, UTC)."
 )
 @_key_option("Public key (PEM) both bundles must be signed for")
-@_fail_at_edge
+@fail_at_edge
 def diff(
     old: Path,
     new: Path,
@@ -159,11 +138,11 @@ def diff(
 @click.argument("bundle_file", metavar="BUNDLE", type=_PATH)
 @click.option("--reviewer", required=True, help="Who approves (name or e-mail).")
 @click.option(
-    "--date", "on", callback=_parse_date, default=None, help="YYYY-MM-DD (default: today, UTC)."
+    "--date", "on", callback=parse_date, default=None, help="YYYY-MM-DD (default: today, UTC)."
 )
 @click.option("--note", default="", help="Optional note, e.g. the review ticket.")
 @_key_option("Public key (PEM) the bundle must be signed for")
-@_fail_at_edge
+@fail_at_edge
 def approve(bundle_file: Path, reviewer: str, on: date | None, note: str, key: Path | None) -> None:
     record = approve_bundle(bundle_file, reviewer, on=on, note=note, public_key=key)
     click.echo(json.dumps(record, indent=2))

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
+from stakegate.cli_common import fail_at_edge
 from stakegate.exc import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
 from stakegate.registry import parse_registry
@@ -30,18 +29,6 @@ __all__ = ["import_command"]
 P = ParamSpec("P")
 R = TypeVar("R")
 _SUFFIXES = (".yaml", ".yml", ".json")
-
-
-def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
-    """``cli._fail_at_edge``, looked up when the command runs."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from stakegate.cli import _fail_at_edge as at_edge
-
-        return at_edge(func)(*args, **kwargs)
-
-    return wrapper
 
 
 @click.command(
@@ -73,7 +60,7 @@ def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
     "'error' stops with exit 2 naming every faulty record and writes nothing; 'review' writes "
     "the registry and lists the faults on stderr (screen it with --data-faults review).",
 )
-@_fail_at_edge
+@fail_at_edge
 def import_command(fmt: str, inputs: tuple[Path, ...], out: str, data_faults: str) -> None:
     # Checked first: a wrong suffix should not cost a multi-gigabyte import.
     if out != "-" and Path(out).suffix not in _SUFFIXES:

@@ -1,8 +1,7 @@
 """``stakegate serve`` and ``stakegate audit verify``: the decision service and its audit trail.
 
 A thin click layer over ``stakegate.service``. Errors are caught only at the edge, by
-``cli._fail_at_edge`` (looked up when a command runs, as ``cli_bundle`` does, so importing this
-module from ``cli.py`` is not circular).
+``cli_common.fail_at_edge``.
 """
 
 from __future__ import annotations
@@ -11,16 +10,16 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 
 from stakegate import settings
+from stakegate.cli_common import fail_at_edge, parse_date
 from stakegate.exc import InputError
 
 if TYPE_CHECKING:
@@ -31,24 +30,6 @@ __all__ = ["audit", "register", "serve"]
 _PATH = click.Path(path_type=Path)
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-def _fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
-    """``cli._fail_at_edge``, looked up when the command runs."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from stakegate.cli import _fail_at_edge as at_edge
-
-        return at_edge(func)(*args, **kwargs)
-
-    return wrapper
-
-
-def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    from stakegate.cli import _parse_date as parse_date
-
-    return parse_date(ctx, param, value)
 
 
 @click.command(help="Serve decisions over HTTP (POST /v1/decisions), with an audit log.")
@@ -90,11 +71,11 @@ def _parse_date(ctx: click.Context, param: click.Parameter, value: str | None) -
 )
 @click.option(
     "--as-of",
-    callback=_parse_date,
+    callback=parse_date,
     default=None,
     help="Fixed decision date, YYYY-MM-DD (default: today, UTC, at each request).",
 )
-@_fail_at_edge
+@fail_at_edge
 def serve(
     registry: Path,
     policy: Path | None,
@@ -183,7 +164,7 @@ def audit() -> None:
 
 @audit.command(help="Recompute the hash chain of LOG: exit 0 intact, 1 truncated or tampered.")
 @click.argument("log_file", metavar="LOG", type=click.Path(path_type=Path, exists=True))
-@_fail_at_edge
+@fail_at_edge
 def verify(log_file: Path) -> None:
     from stakegate.service.audit import verify_log
 

@@ -1,0 +1,64 @@
+"""Pieces every ``stakegate`` command shares: the error edge and option parsing.
+
+They live apart from ``cli.py`` so the command modules (``cli_bundle``, ``cli_import``,
+``cli_service``) can import them while ``cli.py`` imports the commands, without a cycle.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import click
+
+from stakegate.exc import EngineError, InputError
+from stakegate.registry import Registry, load_registry
+
+__all__ = ["NATIVE", "fail_at_edge", "load_registry_files", "parse_date"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# `--registry-format` value for the native registry (DESIGN.md); the others are importers.
+NATIVE = "native"
+
+
+def fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
+    """Print an ``EngineError`` as one line and exit with its code; let bugs keep tracebacks."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except EngineError as err:
+            click.echo(f"stakegate: error: {err}", err=True)
+            sys.exit(err.exit_code)
+
+    return wrapper
+
+
+def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    """Click callback for YYYY-MM-DD options."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def load_registry_files(paths: Sequence[str], fmt: str = NATIVE) -> Registry:
+    """The registry from ``--registry`` files: one native file, or inputs of an importer."""
+    if fmt == NATIVE:
+        if len(paths) != 1:
+            raise InputError("a native registry is one file: give --registry once")
+        return load_registry(paths[0])
+    from stakegate.importers import load_foreign_registry
+
+    registry, report = load_foreign_registry(fmt, [Path(p) for p in paths])
+    click.echo(report.summary(), err=True)
+    return registry
