@@ -18,7 +18,7 @@ evidence is computed lazily (``evidence.py``), only for the entities a caller as
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from stakegate import settings
@@ -214,51 +214,99 @@ def _control(graph: OwnershipGraph, status: Sequence[Status], threshold: Thresho
         if st != Status.CLEAR:
             possible[x] = 1
             pos_queue.append(x)
-    out_start, out_dst, out_edge = graph.out_start, graph.out_dst, graph.out_edge
-    in_min, in_max, in_share = graph.in_min, graph.in_max, graph.in_share
-    lower, upper = threshold.lower_crosses, threshold.upper_crosses
+
+    def also_possible(y: int, x: int) -> None:
+        if not possible[y]:
+            possible[y] = 1
+            pos_parent[y] = x
+            pos_queue.append(y)
+
     # Becoming definite can make an entity possible, never the reverse: drain definite first.
-    head = 0
-    while head < len(def_queue):
-        x = def_queue[head]
-        head += 1
-        for j in range(out_start[x], out_start[x + 1]):
-            y = out_dst[j]
-            if fixed[y]:
-                continue
-            k = out_edge[j]
-            share = in_min[k]
-            total = cmin[y] + share
-            cmin[y] = total
-            if share > 0.0 and in_share[k].min_exclusive:
-                flags[y] |= _MIN_X
-            if not definite[y] and lower(total, bool(flags[y] & _MIN_X)):
-                definite[y] = 1
-                def_parent[y] = x
-                def_queue.append(y)
-                if not possible[y]:
-                    possible[y] = 1
-                    pos_parent[y] = x
-                    pos_queue.append(y)
-    head = 0
-    while head < len(pos_queue):
-        x = pos_queue[head]
-        head += 1
-        for j in range(out_start[x], out_start[x + 1]):
-            y = out_dst[j]
-            if fixed[y]:
-                continue
-            k = out_edge[j]
-            share = in_max[k]
-            total = cmax[y] + share
-            cmax[y] = total
-            if share > 0.0 and in_share[k].max_exclusive:
-                flags[y] |= _MAX_X
-            if not possible[y] and upper(total, bool(flags[y] & _MAX_X)):
-                possible[y] = 1
-                pos_parent[y] = x
-                pos_queue.append(y)
+    _drain(
+        graph,
+        fixed,
+        def_queue,
+        definite,
+        def_parent,
+        cmin,
+        graph.in_min,
+        flags,
+        _MIN_X,
+        _min_exclusive,
+        threshold.lower_crosses,
+        also_possible,
+    )
+    _drain(
+        graph,
+        fixed,
+        pos_queue,
+        possible,
+        pos_parent,
+        cmax,
+        graph.in_max,
+        flags,
+        _MAX_X,
+        _max_exclusive,
+        threshold.upper_crosses,
+        None,
+    )
     return state
+
+
+def _min_exclusive(share: Interval) -> bool:
+    return share.min_exclusive
+
+
+def _max_exclusive(share: Interval) -> bool:
+    return share.max_exclusive
+
+
+def _drain(
+    graph: OwnershipGraph,
+    fixed: bytearray,
+    queue: list[int],
+    marked: bytearray,
+    parent: list[int],
+    sums: list[float],
+    shares: list[float],
+    flags: bytearray,
+    bit: int,
+    exclusive: Callable[[Interval], bool],
+    crosses: Callable[[float, bool], bool],
+    on_mark: Callable[[int, int], None] | None,
+) -> None:
+    """Propagate one bound of the control fixpoint along edges until the queue is empty.
+
+    Each entity in ``queue`` adds its share (``shares``: min or max per edge) to every entity
+    it owns; one that crosses with the threshold test ``crosses`` is marked, remembers the owner
+    that tipped it as its witness, and is queued in turn. Work is proportional to edges.
+    """
+    out_start, out_dst, out_edge, in_share = (
+        graph.out_start,
+        graph.out_dst,
+        graph.out_edge,
+        graph.in_share,
+    )
+    head = 0
+    while head < len(queue):
+        x = queue[head]
+        head += 1
+        for j in range(out_start[x], out_start[x + 1]):
+            y = out_dst[j]
+            if fixed[y]:
+                continue
+            k = out_edge[j]
+            share = shares[k]
+            total = sums[y] + share
+            sums[y] = total
+            if share > 0.0 and exclusive(in_share[k]):
+                flags[y] |= bit
+            if not marked[y] and crosses(total, bool(flags[y] & bit)):
+                marked[y] = 1
+                parent[y] = x
+                queue.append(y)
+                if on_mark is not None:
+                    on_mark(y, x)
 
 
 def _look_through(
