@@ -7,6 +7,7 @@ raises, so a caller can never mistake a missing answer for an allow.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +27,10 @@ from stakegate.registry import Registry, load_registry
 __all__ = ["Screener", "check", "connect", "screen"]
 
 log = get_logger(__name__)
+
+# OPA queries in flight while screening: one per core of a small machine. More only adds memory
+# (each in-flight batch holds its facts document and its answer).
+_IN_FLIGHT = 2
 
 
 @contextmanager
@@ -111,18 +116,23 @@ class Screener:
         size = batch_size or settings.BATCH_SIZE
         ids = list(self.facts.registry.entities)
         batches = [ids[start : start + size] for start in range(0, len(ids), size)]
-        # OPA decides one batch while this thread builds the facts of the next: the HTTP wait
-        # releases the GIL, so both cores work. One query is in flight at a time, and a batch's
-        # decisions are yielded only once its answer is verified.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stakegate-opa") as pool:
-            pending: tuple[list[str], Future[Sequence[dict[str, Any]]]] | None = None
+        # OPA decides up to _IN_FLIGHT batches at once (one per core: OPA evaluates concurrent
+        # queries in parallel) while this thread builds the facts of the next; the HTTP waits
+        # release the GIL. Answers are taken in batch order, and a batch's decisions are yielded
+        # only once its answer is verified: the first failure raises, and nothing after it is
+        # yielded (queries not yet started are cancelled).
+        pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="stakegate-opa")
+        pending: deque[tuple[list[str], Future[Sequence[dict[str, Any]]]]] = deque()
+        try:
             for batch in batches:
                 document = self._input(batch)
-                if pending is not None:
-                    yield from self._finish(*pending, on_batch)
-                pending = (batch, pool.submit(self.client.decisions, document))
-            if pending is not None:
-                yield from self._finish(*pending, on_batch)
+                while len(pending) >= _IN_FLIGHT:
+                    yield from self._finish(*pending.popleft(), on_batch)
+                pending.append((batch, pool.submit(self.client.decisions, document)))
+            while pending:
+                yield from self._finish(*pending.popleft(), on_batch)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _finish(
         self,

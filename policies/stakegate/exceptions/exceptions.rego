@@ -35,6 +35,19 @@ expired(entity_id, as_of, entries) := [result.reason(annotations, _details(e)) |
 	annotations := rego.metadata.rule()
 }
 
+# METADATA
+# title: Exceptions by entity
+# description: |
+#   {entity id: {"applied": applied(...), "expired": expired(...)}} for every entity that has an
+#   entry: computed once per query, so that each decision only looks its entity up.
+by_entity(as_of, entries) := {entity_id: {
+	"applied": applied(entity_id, as_of, entries),
+	"expired": expired(entity_id, as_of, entries),
+} |
+	some entry in entries
+	entity_id := entry.entity
+}
+
 _entries_for(entity_id, as_of, entries) := [e |
 	params.is_date(as_of)
 	some e in entries

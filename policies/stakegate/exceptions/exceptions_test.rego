@@ -61,3 +61,14 @@ test_expired_both_after_expiry if {
 test_expired_missing_as_of if {
 	exceptions.expired("acme-sg", null, _entries) == []
 }
+
+test_by_entity if {
+	exceptions.by_entity("2026-11-27", _entries) == {
+		"acme-sg": {
+			"applied": [_reason("exception_applied", _entries[0])],
+			"expired": [_reason("exception_expired", _entries[1])],
+		},
+		"other": {"applied": [_reason("exception_applied", _entries[2])], "expired": []},
+	}
+	exceptions.by_entity("2026-11-27", []) == {}
+}

@@ -12,7 +12,11 @@ import data.stakegate.result
 # METADATA
 # title: Jurisdiction reasons
 # description: The reasons of this package for one entity's facts, in a fixed order.
-reasons(facts, restricted) := [r |
+reasons(facts, restricted) := [] if {
+	# Most entities: a known jurisdiction, nothing restricted; checked without a reason rule.
+	not is_restricted(facts, restricted)
+	_has_code(_value(facts, "jurisdiction"))
+} else := [r |
 	some check in ["jurisdiction", "headquarters", "unknown"]
 	r := _reason(check, facts, restricted)
 ]
@@ -20,9 +24,11 @@ reasons(facts, restricted) := [r |
 # METADATA
 # title: Restricted by location
 # description: True when the entity's jurisdiction or headquarters is in a restricted region.
+default is_restricted(_, _) := false
+
 is_restricted(facts, restricted) if {
 	some field in ["jurisdiction", "headquarters"]
-	regions.matched_region(facts[field], restricted)
+	regions.region_of(object.get(facts, field, null), restricted) != null
 }
 
 # METADATA
@@ -31,7 +37,9 @@ is_restricted(facts, restricted) if {
 # custom:
 #   code: restricted_jurisdiction
 #   severity: deny
-restricted_jurisdiction(facts, restricted) := _location_reason(rego.metadata.rule(), "jurisdiction", facts, restricted)
+restricted_jurisdiction(facts, restricted) := _location_reason(rego.metadata.rule(), "jurisdiction", facts, region) if {
+	region := regions.matched_region(facts.jurisdiction, restricted)
+}
 
 # METADATA
 # title: Restricted headquarters
@@ -39,7 +47,9 @@ restricted_jurisdiction(facts, restricted) := _location_reason(rego.metadata.rul
 # custom:
 #   code: restricted_headquarters
 #   severity: deny
-restricted_headquarters(facts, restricted) := _location_reason(rego.metadata.rule(), "headquarters", facts, restricted)
+restricted_headquarters(facts, restricted) := _location_reason(rego.metadata.rule(), "headquarters", facts, region) if {
+	region := regions.matched_region(facts.headquarters, restricted)
+}
 
 # METADATA
 # title: Unknown jurisdiction
@@ -58,10 +68,10 @@ _reason("headquarters", facts, restricted) := restricted_headquarters(facts, res
 
 _reason("unknown", facts, _) := unknown_jurisdiction(facts)
 
-_location_reason(annotations, field, facts, restricted) := result.reason(annotations, {
+_location_reason(annotations, field, facts, region) := result.reason(annotations, {
 	"field": field,
 	"value": facts[field],
-	"region": regions.matched_region(facts[field], restricted),
+	"region": region,
 })
 
 # A missing field reads as null: OPA hoists the arguments of a negated call out of the negation

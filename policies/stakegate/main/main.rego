@@ -23,47 +23,74 @@ import data.stakegate.validation
 #   the engine reports as an error: never a silent allow.
 # entrypoint: true
 decisions := screened if {
-	policy := params.policy
-	screened := [decision(facts, _as_of, policy) | some facts in _entities]
+	ctx := context(_as_of, params.policy)
+	screened := [decision(facts, ctx) | some facts in _entities]
 	count(screened) == count(_entities)
 }
 
 # METADATA
+# title: Context
+# description: |
+#   Everything the decisions of one query share, computed once per query rather than per entity:
+#   the date as_of, the policy (params.policy), whether as_of is a valid date, and each
+#   excepted entity's exception reasons.
+context(as_of, policy) := {
+	"as_of": as_of,
+	"policy": policy,
+	"is_dated": params.is_date(as_of),
+	"exceptions": exceptions.by_entity(as_of, policy.exceptions),
+}
+
+# METADATA
 # title: Decision
-# description: The decision for one entity's facts, on the date as_of, under policy (params.policy).
-decision(facts, as_of, policy) := result.decision(
+# description: The decision for one entity's facts under a context (see context).
+decision(facts, ctx) := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
+	# The quick check implies the full one passes; the full one runs only when it fails.
+	ctx.is_dated == true
+	policy := ctx.policy
+	validation.is_well_formed(facts, policy)
+	[reasons, applied] := _reasons(facts, ctx)
+} else := result.decision(
 	_entity_id(facts),
 	[invalid],
 	false,
-	ownership.summary(facts, policy),
-	policy,
+	ownership.summary(facts, ctx.policy),
+	ctx.policy,
 ) if {
-	invalid := validation.invalid_facts(facts, as_of, policy)
-} else := _screened(facts, as_of, policy)
-
-_screened(facts, as_of, policy) := result.decision(
-	facts.id,
-	array.concat(array.concat(reasons, applied), exceptions.expired(facts.id, as_of, policy.exceptions)),
-	applied != [],
-	ownership.summary(facts, policy),
-	policy,
-) if {
-	reasons := array.concat(
-		array.concat(jurisdiction.reasons(facts, policy.regions), faults.reasons(facts)),
-		_ownership_reasons(facts, policy),
-	)
-	applied := _applied_exceptions(facts.id, as_of, policy.exceptions, reasons)
+	invalid := validation.invalid_facts(facts, ctx.as_of, ctx.policy)
+} else := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
+	policy := ctx.policy
+	[reasons, applied] := _reasons(facts, ctx)
 }
+
+# All reasons of valid facts, in order, and the exceptions applied among them.
+_reasons(facts, ctx) := [reasons, applied] if {
+	policy := ctx.policy
+	found := [r |
+		some part in [
+			jurisdiction.reasons(facts, policy.regions),
+			faults.reasons(facts),
+			_ownership_reasons(facts, policy),
+		]
+		some r in part
+	]
+	entries := object.get(ctx.exceptions, facts.id, _no_exceptions)
+
+	# Exceptions only ever turn deny or review into allow.
+	applied := [r |
+		entries.applied != []
+		not result.is_clear(found)
+		some r in entries.applied
+	]
+	reasons := [r | some part in [found, applied, entries.expired]; some r in part]
+}
+
+_no_exceptions := {"applied": [], "expired": []}
 
 # Ownership is moot for an entity restricted by its own location.
 _ownership_reasons(facts, policy) := [] if {
 	jurisdiction.is_restricted(facts, policy.regions)
 } else := ownership.reasons(facts, policy)
-
-# Exceptions only ever turn deny or review into allow.
-_applied_exceptions(entity_id, as_of, entries, reasons) := [] if {
-	result.is_clear(reasons)
-} else := exceptions.applied(entity_id, as_of, entries)
 
 _entities := input.entities if {
 	is_array(input.entities)

@@ -353,10 +353,10 @@ test_decisions_invalid_config_undefined if {
 test_decision_function if {
 	policy := {
 		"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
-		"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9},
+		"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},
 		"regions": {"CN"}, "exceptions": [], "percent_range": {"min": 0, "max": 100},
 	}
-	main.decision(_facts("x", "SG", _share(60, 60), _none), _as_of, policy) == _decision(
+	main.decision(_facts("x", "SG", _share(60, 60), _none), main.context(_as_of, policy)) == _decision(
 		"x", "deny",
 		[_restricted("control", _share(60, 60))],
 		_ownership(_share(60, 60), _none), _strict,
@@ -384,4 +384,28 @@ test_decisions_data_fault_does_not_hide_a_deny if {
 	[d] := main.decisions with input as _input([facts])
 	d.decision == "deny"
 	[r.code | some r in d.reasons] == ["data_fault", "restricted_ownership"]
+}
+
+test_context if {
+	policy := {"exceptions": [_exception("2026-12-31")]}
+	main.context(_as_of, policy) == {
+		"as_of": _as_of,
+		"policy": policy,
+		"is_dated": true,
+		"exceptions": {"acme-sg": {"applied": [_exception_reason("exception_applied", "2026-12-31")], "expired": []}},
+	}
+	main.context(null, {"exceptions": []}).is_dated == false
+}
+
+test_decisions_well_formed_check_falls_back if {
+	# Valid facts the quick check rejects (null headquarters, min a hair above max) take the
+	# full check and are decided as usual.
+	noisy := object.union(_share(50.0000000000001, 50), {"min_exclusive": true})
+	facts := object.union(_facts("acme-sg", "SG", noisy, _none), {"headquarters": null})
+	d := main.decisions with input as _input([facts])
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", noisy)],
+		_ownership(noisy, _none), _strict,
+	)]
 }

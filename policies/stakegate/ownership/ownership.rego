@@ -15,13 +15,41 @@ import data.stakegate.threshold
 # description: The reasons of this package for one entity's facts, in the order of policy.methods.
 reasons(facts, policy) := [r |
 	some method in policy.methods
-	r := _method_reason(facts, method, policy)
+	not is_quiet(facts, method, policy.threshold)
+	r := _method_reason(share(facts, method, policy.percent_range), method, policy)
 ]
+
+# METADATA
+# title: Quiet
+# description: |
+#   A cheap, exact test that facts.ownership[method] can produce no reason, so that most
+#   entities skip share() and the threshold rules (a function call costs more in OPA than a
+#   comparison): under ">", min <= max <= limits.exceeds (value + tolerance) with an inclusive
+#   min, so neither bound crosses. `limits` is policy.threshold (threshold.limits). Undefined
+#   when unsure, e.g. under ">=".
+is_quiet(facts, method, limits) if {
+	limits.comparison == ">"
+	interval := facts.ownership[method]
+	interval.min_exclusive == false
+	is_number(interval.min)
+	is_number(interval.max)
+	interval.min <= interval.max
+	interval.max <= limits.exceeds
+}
 
 # METADATA
 # title: Ownership summary
 # description: The restricted share {min, max} under every reported method.
-summary(facts, policy) := {method: {"min": s.min, "max": s.max} |
+summary(facts, policy) := bounds if {
+	# The common case without a share() call per method: both bounds are numbers.
+	bounds := {method: {"min": s.min, "max": s.max} |
+		some method in policy.reported_methods
+		s := facts.ownership[method]
+		is_number(s.min)
+		is_number(s.max)
+	}
+	count(bounds) == count(policy.reported_methods)
+} else := {method: {"min": s.min, "max": s.max} |
 	some method in policy.reported_methods
 	s := share(facts, method, policy.percent_range)
 }
@@ -34,7 +62,18 @@ summary(facts, policy) := {method: {"min": s.min, "max": s.max} |
 #   never bare numbers: OPA memoizes every call by its arguments and hashes a number by its integer
 #   part, so the many distinct small shares of a batch would share one hash bucket and a batch
 #   would take time quadratic in its size; the id keeps the arguments of each entity distinct.
-share(facts, method, percent_range) := {
+share(facts, method, percent_range) := object.union(interval, {"entity": facts.id}) if {
+	# The common case in one step: every part present with its type.
+	interval := facts.ownership[method]
+	is_string(facts.id)
+	is_number(interval.min)
+	is_number(interval.max)
+	is_boolean(interval.min_exclusive)
+	is_boolean(interval.max_exclusive)
+	is_array(interval.paths)
+	is_array(interval.evidence)
+	count(interval) == 6
+} else := {
 	"entity": _entity_id(facts),
 	"min": _number(facts, method, "min", percent_range.min),
 	"max": _number(facts, method, "max", percent_range.max),
@@ -65,13 +104,9 @@ possible_restricted_ownership(interval, method, policy) := _reason(rego.metadata
 	threshold.upper_crosses(interval, policy.threshold)
 }
 
-_method_reason(facts, method, policy) := restricted_ownership(share(facts, method, policy.percent_range), method, policy)
-
-_method_reason(facts, method, policy) := possible_restricted_ownership(
-	share(facts, method, policy.percent_range),
-	method,
-	policy,
-)
+_method_reason(interval, method, policy) := reason if {
+	reason := restricted_ownership(interval, method, policy)
+} else := possible_restricted_ownership(interval, method, policy)
 
 _reason(annotations, interval, method) := result.reason(annotations, {
 	"method": method,

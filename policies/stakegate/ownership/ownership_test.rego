@@ -5,7 +5,7 @@ import data.stakegate.ownership
 _strict := {
 	"methods": ["control"],
 	"reported_methods": ["control", "look_through"],
-	"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9},
+	"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},
 	"percent_range": {"min": 0, "max": 100},
 }
 
@@ -126,5 +126,34 @@ test_summary_missing_ownership if {
 	ownership.summary({"id": "x"}, _strict) == {
 		"control": {"min": 0, "max": 100},
 		"look_through": {"min": 0, "max": 100},
+	}
+}
+
+test_is_quiet_cases if {
+	ownership.is_quiet(_facts(_share(0, 50), _share(0, 0)), "control", _strict.threshold)
+	noise := _share(50.00000000000001, 50.00000000000001)
+	ownership.is_quiet(_facts(noise, _share(0, 0)), "control", _strict.threshold)
+	not ownership.is_quiet(_facts(_share(40, 60), _share(0, 0)), "control", _strict.threshold)
+	exclusive := object.union(_share(50, 50), {"min_exclusive": true})
+	not ownership.is_quiet(_facts(exclusive, _share(0, 0)), "control", _strict.threshold)
+	inverted := _share(50, 40)
+	not ownership.is_quiet(_facts(inverted, _share(0, 0)), "control", _strict.threshold)
+	not ownership.is_quiet({"id": "x"}, "control", _strict.threshold)
+	at_least := object.union(_strict.threshold, {"comparison": ">="})
+	not ownership.is_quiet(_facts(_share(0, 0), _share(0, 0)), "control", at_least)
+}
+
+test_is_quiet_means_no_reason if {
+	every share in [_share(0, 50), _share(50, 50), _share(50.00000000000001, 50.00000000000001)] {
+		ownership.is_quiet(_facts(share, share), "control", _strict.threshold)
+		not ownership.restricted_ownership(share, "control", _strict)
+		not ownership.possible_restricted_ownership(share, "control", _strict)
+	}
+}
+
+test_summary_malformed_bounds if {
+	ownership.summary(_facts({"min": "60", "max": 70}, _share(1, 2)), _strict) == {
+		"control": {"min": 0, "max": 70},
+		"look_through": {"min": 1, "max": 2},
 	}
 }

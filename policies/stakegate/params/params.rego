@@ -8,6 +8,7 @@
 package stakegate.params
 
 import data.stakegate.config
+import data.stakegate.threshold
 
 # Percent shares live in this closed range; a domain constant, not a policy parameter.
 percent_range := {"min": 0, "max": 100}
@@ -86,11 +87,11 @@ policy := {
 	"method": config.method,
 	"methods": _methods_for[config.method],
 	"reported_methods": reported_methods,
-	"threshold": {
+	"threshold": threshold.limits({
 		"value": config.ownership_threshold,
 		"comparison": config.threshold_comparison,
 		"tolerance": config.percent_tolerance,
-	},
+	}),
 	"regions": regions,
 	"exceptions": config.exceptions,
 	"percent_range": percent_range,

@@ -108,7 +108,10 @@ test_policy_shipped_config if {
 		"method": "control",
 		"methods": ["control"],
 		"reported_methods": ["control", "look_through"],
-		"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9},
+		"threshold": {
+			"value": 50, "comparison": ">", "tolerance": 1e-9,
+			"exceeds": 50.000000001, "reaches": 49.999999999,
+		},
 		"regions": {"CN", "RU", "KP", "IR"},
 		"exceptions": [],
 		"percent_range": {"min": 0, "max": 100},

@@ -24,6 +24,8 @@ default outcome(_, _) := "review"
 
 outcome(reasons, is_excepted) := "allow" if {
 	is_excepted == true
+} else := "allow" if {
+	reasons == []
 } else := "deny" if {
 	_has_severity(reasons, "deny")
 } else := "allow" if {

@@ -2,9 +2,13 @@ package stakegate.threshold_test
 
 import data.stakegate.threshold
 
-_strict := {"value": 50, "comparison": ">", "tolerance": 1e-9}
+_strict := threshold.limits({"value": 50, "comparison": ">", "tolerance": 1e-9})
 
-_inclusive := {"value": 50, "comparison": ">=", "tolerance": 1e-9}
+_inclusive := threshold.limits({"value": 50, "comparison": ">=", "tolerance": 1e-9})
+
+test_limits if {
+	_strict == {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999}
+}
 
 # Expected results computed with engine/stakegate/interval.py (Threshold(50, cmp, 1e-9)):
 # [share, exclusive, lower_crosses, upper_crosses].
@@ -78,7 +82,7 @@ test_lower_crosses_float_sum_at_threshold if {
 }
 
 test_lower_crosses_zero_tolerance if {
-	exact := object.union(_strict, {"tolerance": 0})
+	exact := threshold.limits({"value": 50, "comparison": ">", "tolerance": 0})
 	threshold.lower_crosses({"min": 50.00000000000001, "min_exclusive": false}, exact)
 	not threshold.lower_crosses({"min": 50, "min_exclusive": false}, exact)
 }

@@ -24,6 +24,54 @@ invalid_facts(facts, as_of, policy) := result.reason(rego.metadata.rule(), {"fie
 }
 
 # METADATA
+# title: Well-formed facts
+# description: |
+#   A quick and strict test of one entity's facts: exactly the shape the engine sends, every
+#   share within percent_range and min <= max. It implies that `problems` finds nothing but
+#   as_of, so the decision runs the full check only when this one fails (a facts document the
+#   engine already validated against schemas/facts.schema.json never does).
+is_well_formed(facts, policy) if {
+	is_string(facts.id)
+	trim_space(facts.id) != ""
+	facts.type in _entity_types
+	is_string(object.get(facts, "name", ""))
+	is_string(object.get(facts, "jurisdiction", ""))
+	is_string(object.get(facts, "headquarters", ""))
+	is_array(object.get(facts, "faults", []))
+	range := policy.percent_range
+
+	# Inline rather than a function per method: a call costs more than these checks.
+	{"control": control, "look_through": look_through} := facts.ownership
+	{
+		"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
+		"max_exclusive": control_max_exclusive, "paths": control_paths, "evidence": control_evidence,
+	} := control
+	is_number(control_min)
+	is_number(control_max)
+	range.min <= control_min
+	control_min <= control_max
+	control_max <= range.max
+	is_boolean(control_min_exclusive)
+	is_boolean(control_max_exclusive)
+	is_array(control_paths)
+	is_array(control_evidence)
+	{
+		"min": look_through_min, "max": look_through_max, "min_exclusive": look_through_min_exclusive,
+		"max_exclusive": look_through_max_exclusive, "paths": look_through_paths,
+		"evidence": look_through_evidence,
+	} := look_through
+	is_number(look_through_min)
+	is_number(look_through_max)
+	range.min <= look_through_min
+	look_through_min <= look_through_max
+	look_through_max <= range.max
+	is_boolean(look_through_min_exclusive)
+	is_boolean(look_through_max_exclusive)
+	is_array(look_through_paths)
+	is_array(look_through_evidence)
+}
+
+# METADATA
 # title: Problems
 # description: Names of the missing or malformed fields ("entity" when the facts are not an object).
 problems(facts, as_of, policy) := _entity_problems(facts, policy) | {field |

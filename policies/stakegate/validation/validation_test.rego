@@ -94,3 +94,40 @@ test_invalid_facts_faults_not_a_list if {
 	not validation.invalid_facts(_with("faults", []), "2026-11-27", _policy)
 	not validation.invalid_facts(_with("faults", null), "2026-11-27", _policy)
 }
+
+_ranged := object.union(_policy, {"percent_range": {"min": 0, "max": 100}})
+
+test_is_well_formed_valid if {
+	validation.is_well_formed(_facts, _ranged)
+	validation.is_well_formed(_without("name"), _ranged)
+	validation.is_well_formed(_with("faults", []), _ranged)
+	validation.problems(_facts, "2026-11-27", _ranged) == set()
+}
+
+test_is_well_formed_strict_but_valid if {
+	# Stricter than problems: these fall back to the full check, which accepts them.
+	every facts in [
+		_with("headquarters", null),
+		_with_share("control", object.union(_share, {"min": 60.0000000000001})),
+		_with_share("control", object.union(_share, {"note": "extra"})),
+	] {
+		not validation.is_well_formed(facts, _ranged)
+		not validation.invalid_facts(facts, "2026-11-27", _ranged)
+	}
+}
+
+test_is_well_formed_malformed if {
+	every facts in [
+		_without("id"), _with("id", " "), _with("type", "trust"), _with("name", 1),
+		_with("jurisdiction", 86), _with("faults", "x"), _without("ownership"),
+		_with_share("control", object.remove(_share, ["paths"])),
+		_with_share("look_through", object.union(_share, {"max": 100.5})),
+		_with_share("look_through", object.union(_share, {"min": -1})),
+		_with_share("control", object.union(_share, {"min": "60"})),
+		_with_share("control", object.union(_share, {"min_exclusive": null})),
+		"acme-sg",
+	] {
+		not validation.is_well_formed(facts, _ranged)
+		validation.problems(facts, "2026-11-27", _ranged) != set()
+	}
+}
