@@ -47,6 +47,63 @@ class Decision(TypedDict):
     policy: PolicyInfo
 
 
+# A decision without reasons (every allow) is checked by ``_plain_decision`` instead of the
+# compiled schema. It only accepts decisions the schema accepts: it tests every keyword of the
+# schema that applies to such a decision, with stricter types (exact ``str``/``int``/``float``/
+# ``dict``/``list``; bounds that also reject NaN). Anything else is left to the schema.
+_DECISION_KEYS = frozenset({"entity", "decision", "reasons", "ownership", "policy"})
+_OUTCOMES = frozenset(str(outcome) for outcome in Outcome)
+_METHOD_KEYS = frozenset({"control", "look_through"})
+_RANGE_KEYS = frozenset({"min", "max"})
+_POLICY_KEYS = frozenset({"revision", "method", "threshold", "comparison"})
+_POLICY_METHODS = frozenset({"control", "look_through", "either"})
+_COMPARISONS = frozenset({">", ">="})
+_NUMBER = (int, float)
+
+
+def _plain_range(bounds: Any) -> bool:
+    return (
+        type(bounds) is dict
+        and bounds.keys() == _RANGE_KEYS
+        and type(bounds["min"]) in _NUMBER
+        and type(bounds["max"]) in _NUMBER
+    )
+
+
+def _plain_decision(doc: dict[str, Any]) -> bool:
+    """True only for a decision without reasons that ``schemas/decision`` accepts."""
+    if doc.keys() != _DECISION_KEYS:
+        return False
+    entity, outcome, reasons = doc["entity"], doc["decision"], doc["reasons"]
+    ownership, policy = doc["ownership"], doc["policy"]
+    if not (
+        type(entity) is str
+        and type(outcome) is str
+        and outcome in _OUTCOMES
+        and type(reasons) is list
+        and not reasons
+        and type(ownership) is dict
+        and ownership.keys() == _METHOD_KEYS
+        and _plain_range(ownership["control"])
+        and _plain_range(ownership["look_through"])
+        and type(policy) is dict
+        and policy.keys() == _POLICY_KEYS
+    ):
+        return False
+    revision, method = policy["revision"], policy["method"]
+    threshold, comparison = policy["threshold"], policy["comparison"]
+    return (
+        type(revision) is str
+        and len(revision) >= 1
+        and type(method) is str
+        and method in _POLICY_METHODS
+        and type(threshold) in _NUMBER
+        and 0 <= threshold <= 100
+        and type(comparison) is str
+        and comparison in _COMPARISONS
+    )
+
+
 def verify_decisions(
     raw: Sequence[dict[str, Any]], entity_ids: Sequence[str], revision: str
 ) -> list[Decision]:
@@ -65,9 +122,10 @@ def verify_decisions(
         policy = doc.get("policy")
         if isinstance(policy, dict):
             policy["revision"] = revision
-        try:
-            validate("decision", doc, f"decision for entity {entity_id!r}")
-        except FactsValidationError as err:
-            raise PolicyEvaluationError(str(err)) from err
+        if not _plain_decision(doc):
+            try:
+                validate("decision", doc, f"decision for entity {entity_id!r}")
+            except FactsValidationError as err:
+                raise PolicyEvaluationError(str(err)) from err
         verified.append(doc)  # type: ignore[arg-type]  # validated against the schema above
     return verified

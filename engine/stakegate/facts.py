@@ -17,7 +17,7 @@ from stakegate.graph import OwnershipGraph, Status
 from stakegate.interval import Interval, Threshold
 from stakegate.ownership import METHODS, Method, OwnershipResult, closed_cycles, compute_ownership
 from stakegate.registry import DataFault, Entity, Registry, pair_shares
-from stakegate.schemas import validate
+from stakegate.schemas import validate_facts
 
 __all__ = [
     "DataFaultMode",
@@ -83,32 +83,44 @@ class RegistryFacts:
         return f"<RegistryFacts source={self.registry.source!r} entities={len(self._index)}>"
 
     def _method_facts(self, index: int, method: Method) -> dict[str, Any]:
-        share: Interval = self.result.share(index, method)
-        doc: dict[str, Any] = share.to_json()
+        lo, hi, lo_x, hi_x = self.result.bounds(index, method)
         # Paths are evidence for a reason; only a share whose upper bound crosses the threshold
         # can produce one, so the (costly) path search is skipped for every other entity.
-        evidence = (
-            self.result.evidence(index, method, settings.MAX_PATHS, settings.MAX_PATH_NODES)
-            if self.threshold.upper_crosses(share.max, share.max_exclusive)
-            else []
-        )
-        doc["paths"] = [list(item.path) for item in evidence]
-        doc["evidence"] = [item.to_json() for item in evidence]
-        return doc
+        if not self.threshold.upper_crosses(hi, hi_x):
+            return {
+                "min": lo,
+                "max": hi,
+                "min_exclusive": lo_x,
+                "max_exclusive": hi_x,
+                "paths": [],
+                "evidence": [],
+            }
+        evidence = self.result.evidence(index, method, settings.MAX_PATHS, settings.MAX_PATH_NODES)
+        return {
+            "min": lo,
+            "max": hi,
+            "min_exclusive": lo_x,
+            "max_exclusive": hi_x,
+            "paths": [list(item.path) for item in evidence],
+            "evidence": [item.to_json() for item in evidence],
+        }
 
     def entity_facts(self, entity_id: str) -> dict[str, Any]:
         """The facts of one entity, as the policy's input schema describes them."""
         entity = self.registry.entities[entity_id]
         index = self._index[entity_id]
         doc: dict[str, Any] = {"id": entity.id, "type": str(entity.type)}
-        for field in ("name", "jurisdiction", "headquarters"):
-            value = getattr(entity, field)
-            if value is not None:
-                doc[field] = value
+        if entity.name is not None:
+            doc["name"] = entity.name
+        if entity.jurisdiction is not None:
+            doc["jurisdiction"] = entity.jurisdiction
+        if entity.headquarters is not None:
+            doc["headquarters"] = entity.headquarters
         faults = self.faults.get(entity_id)
         if faults:
             doc["faults"] = [fault.to_json() for fault in faults]
-        doc["ownership"] = {method: self._method_facts(index, method) for method in METHODS}
+        method_facts = self._method_facts
+        doc["ownership"] = {method: method_facts(index, method) for method in METHODS}
         return doc
 
     def input_document(self, entity_ids: Iterable[str], as_of: date) -> dict[str, Any]:
@@ -117,7 +129,7 @@ class RegistryFacts:
             "as_of": as_of.isoformat(),
             "entities": [self.entity_facts(entity_id) for entity_id in entity_ids],
         }
-        validate("facts", doc, "facts document")
+        validate_facts(doc, "facts document")
         return doc
 
 

@@ -103,6 +103,21 @@ class OwnershipResult:
         """The restricted share of ``entity`` under ``method``."""
         return self.control(entity) if method == "control" else self.look_through(entity)
 
+    def bounds(self, entity: int, method: Method) -> tuple[float, float, bool, bool]:
+        """``share(entity, method)`` as ``(min, max, min_exclusive, max_exclusive)``.
+
+        The same numbers without an ``Interval`` object: facts are built from these for every
+        entity of a registry.
+        """
+        if method == "control":
+            if self.status[entity] == Status.RESTRICTED:
+                return 100.0, 100.0, False, False
+            c = self._control
+            lo, hi, flags = c.cmin[entity], c.cmax[entity], c.flags[entity]
+        else:
+            lo, hi, flags = self._lo[entity], self._hi[entity], self._lt_flags[entity]
+        return _bounds(lo, hi, flags)
+
     def evidence(
         self,
         entity: int | str,
@@ -130,14 +145,18 @@ class OwnershipResult:
         return look_through_evidence(self.graph, self.status, self._lo, self._hi, x, paths, nodes)
 
 
-def _interval(lo: float, hi: float, flags: int) -> Interval:
+def _bounds(lo: float, hi: float, flags: int) -> tuple[float, float, bool, bool]:
     # Shares above 100% only come from inconsistent data; the clamped bound is attainable.
     lo_x, hi_x = bool(flags & _MIN_X), bool(flags & _MAX_X)
     if lo > 100.0:
         lo, lo_x = 100.0, False
     if hi > 100.0:
         hi, hi_x = 100.0, False
-    return Interval(lo, hi, lo_x, hi_x)
+    return lo, hi, lo_x, hi_x
+
+
+def _interval(lo: float, hi: float, flags: int) -> Interval:
+    return Interval(*_bounds(lo, hi, flags))
 
 
 def closed_cycles(

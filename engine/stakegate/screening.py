@@ -7,6 +7,7 @@ raises, so a caller can never mistake a missing answer for an allow.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -123,6 +124,12 @@ class Screener:
         # yielded (queries not yet started are cancelled).
         pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="stakegate-opa")
         pending: deque[tuple[list[str], Future[Sequence[dict[str, Any]]]]] = deque()
+        # Everything alive when the screening starts (mostly the registry, its graph and the
+        # ownership arrays, which outlive it) is frozen: otherwise every full collection that
+        # the batch documents and answers trigger walks that whole heap again. The cyclic
+        # collector skips frozen objects until the unfreeze below (reference counting still
+        # frees as usual); a nested or concurrent screening ending first only unfreezes early.
+        gc.freeze()
         try:
             for batch in batches:
                 document = self._input(batch)
@@ -133,6 +140,7 @@ class Screener:
                 yield from self._finish(*pending.popleft(), on_batch)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
 
     def _finish(
         self,
