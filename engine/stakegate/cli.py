@@ -20,7 +20,13 @@ import click
 
 from stakegate import settings
 from stakegate.cli_bundle import bundle
-from stakegate.cli_common import NATIVE, fail_at_edge, load_registry_files, parse_date
+from stakegate.cli_common import (
+    NATIVE,
+    data_faults_option,
+    fail_at_edge,
+    load_registry_files,
+    parse_date,
+)
 from stakegate.cli_import import import_command
 from stakegate.cli_service import register as register_service_commands
 from stakegate.exc import InputError
@@ -71,16 +77,11 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
         ),
-        click.option(
-            "--data-faults",
-            "data_faults",
-            type=click.Choice(["error", "review"]),
-            default="error",
-            show_default=True,
-            help="Data faults in the registry (self-ownership, duplicate holdings, owners over "
+        data_faults_option(
+            "Data faults in the registry (self-ownership, duplicate holdings, owners over "
             "100%, closed cycles): 'error' stops with exit 2 naming every faulty record; "
             "'review' screens on, faulty entities get review (data_fault) and a summary goes "
-            "to stderr.",
+            "to stderr."
         ),
     ]
     for option in reversed(options):

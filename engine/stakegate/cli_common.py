@@ -11,20 +11,40 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 
 from stakegate.exc import EngineError, InputError
+from stakegate.facts import DATA_FAULT_MODES
 from stakegate.registry import Registry, load_registry
 
-__all__ = ["NATIVE", "fail_at_edge", "load_registry_files", "parse_date"]
+__all__ = [
+    "NATIVE",
+    "data_faults_option",
+    "fail_at_edge",
+    "load_registry_files",
+    "parse_date",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # `--registry-format` value for the native registry (DESIGN.md); the others are importers.
 NATIVE = "native"
+
+
+def data_faults_option(help_text: str) -> Callable[[F], F]:
+    """``--data-faults error|review`` (default ``error``), with a command-specific help."""
+    return click.option(
+        "--data-faults",
+        "data_faults",
+        type=click.Choice(list(DATA_FAULT_MODES)),
+        default="error",
+        show_default=True,
+        help=help_text,
+    )
 
 
 def fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:

@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from stakegate.cli_common import fail_at_edge
+from stakegate.cli_common import data_faults_option, fail_at_edge
 from stakegate.exc import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
 from stakegate.registry import parse_registry
@@ -50,13 +50,8 @@ _SUFFIXES = (".yaml", ".yml", ".json")
     required=True,
     help="Registry to write: .yaml/.yml or .json, whole or not at all ('-': JSON on stdout).",
 )
-@click.option(
-    "--data-faults",
-    "data_faults",
-    type=click.Choice(["error", "review"]),
-    default="error",
-    show_default=True,
-    help="Faults in the imported data (self-ownership, duplicate holdings, owners over 100%): "
+@data_faults_option(
+    "Faults in the imported data (self-ownership, duplicate holdings, owners over 100%): "
     "'error' stops with exit 2 naming every faulty record and writes nothing; 'review' writes "
     "the registry and lists the faults on stderr (screen it with --data-faults review).",
 )
