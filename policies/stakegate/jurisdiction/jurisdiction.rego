@@ -84,3 +84,27 @@ _has_code(value) if {
 	is_string(value)
 	trim_space(value) != ""
 }
+
+# METADATA
+# title: Clear jurisdictions
+# description: |
+#   {code: true} for each of `codes` that is a known jurisdiction (a non-blank string) in no
+#   region of `restricted`: an entity with such a jurisdiction gets no unknown_jurisdiction or
+#   restricted_jurisdiction reason. Built once per query from the distinct codes of a batch.
+clear_jurisdictions(codes, restricted) := {code: true |
+	some code in codes
+	_has_code(code)
+	regions.region_of(code, restricted) == null
+}
+
+# METADATA
+# title: Clear headquarters
+# description: |
+#   {code: true} for each string of `codes` in no region of `restricted`: an entity with such a
+#   headquarters gets no restricted_headquarters reason. Built once per query, like
+#   clear_jurisdictions.
+clear_headquarters(codes, restricted) := {code: true |
+	some code in codes
+	is_string(code)
+	regions.region_of(code, restricted) == null
+}

@@ -85,3 +85,14 @@ test_is_restricted_cases if {
 	not jurisdiction.is_restricted({"jurisdiction": "UA-43"}, _restricted)
 	jurisdiction.is_restricted({"jurisdiction": "UA-43"}, {"UA-43"})
 }
+
+test_clear_jurisdictions_cases if {
+	codes := {"SG", "sg", "cn", "RU-MOW", "UA-43", "", " ", null, 7}
+	jurisdiction.clear_jurisdictions(codes, _restricted) == {"SG": true, "sg": true, "UA-43": true}
+	jurisdiction.clear_jurisdictions(set(), _restricted) == {}
+}
+
+test_clear_headquarters_cases if {
+	codes := {"SG", "kp", "IR-01", "", " ", null, 7}
+	jurisdiction.clear_headquarters(codes, _restricted) == {"SG": true, "": true, " ": true}
+}

@@ -23,7 +23,7 @@ import data.stakegate.validation
 #   the engine reports as an error: never a silent allow.
 # entrypoint: true
 decisions := screened if {
-	ctx := context(_as_of, params.policy)
+	ctx := context(_as_of, params.policy, _entities)
 	screened := [decision(facts, ctx) | some facts in _entities]
 	count(screened) == count(_entities)
 }
@@ -32,19 +32,108 @@ decisions := screened if {
 # title: Context
 # description: |
 #   Everything the decisions of one query share, computed once per query rather than per entity:
-#   the date as_of, the policy (params.policy), whether as_of is a valid date, and each
-#   excepted entity's exception reasons.
-context(as_of, policy) := {
-	"as_of": as_of,
-	"policy": policy,
-	"is_dated": params.is_date(as_of),
-	"exceptions": exceptions.by_entity(as_of, policy.exceptions),
+#   the date as_of, the policy (params.policy), whether as_of is a valid date, each excepted
+#   entity's exception reasons, and what the quiet path of `decision` compares against (see
+#   quiet_context).
+context(as_of, policy, entities) := object.union(
+	{
+		"as_of": as_of,
+		"policy": policy,
+		"is_dated": params.is_date(as_of),
+		"exceptions": exceptions.by_entity(as_of, policy.exceptions),
+	},
+	quiet_context(as_of, policy, entities),
+)
+
+# METADATA
+# title: Quiet context
+# description: |
+#   The per-query part of the quiet path: "is_quiet_enabled" (a valid as_of and the ">"
+#   comparison, under which ownership.is_quiet is exact), the decisions' "summary"
+#   (result.policy_summary), the batch's clear jurisdiction and headquarters codes (with "" for a
+#   missing headquarters), the entity "types" it accepts (none when it is not enabled, so that
+#   `decision` tests both at once), and per method the highest quiet "max" (the
+#   percent range's max, or under a method the policy considers, also at most threshold.exceeds)
+#   and the acceptable [min_exclusive, max_exclusive] "flags" (min_exclusive false when considered).
+quiet_context(as_of, policy, entities) := {
+	"is_quiet_enabled": _is_quiet_enabled(as_of, policy),
+	"summary": result.policy_summary(policy),
+	"jurisdictions": jurisdiction.clear_jurisdictions(
+		{code | some facts in entities; code := facts.jurisdiction},
+		policy.regions,
+	),
+	"headquarters": jurisdiction.clear_headquarters(
+		{""} | {code | some facts in entities; code := facts.headquarters},
+		policy.regions,
+	),
+	"types": _quiet_types(as_of, policy),
+	"max": {method: _quiet_max(method, policy) | some method in params.reported_methods},
+	"flags": {method: _quiet_flags(method, policy) | some method in params.reported_methods},
 }
+
+default _is_quiet_enabled(_, _) := false
+
+_quiet_types(as_of, policy) := validation.entity_types if {
+	_is_quiet_enabled(as_of, policy)
+} else := set()
+
+_is_quiet_enabled(as_of, policy) if {
+	params.is_date(as_of)
+	policy.threshold.comparison == ">"
+}
+
+_quiet_max(method, policy) := min({policy.percent_range.max, policy.threshold.exceeds}) if {
+	method in policy.methods
+} else := policy.percent_range.max
+
+_quiet_flags(method, policy) := {[false, false]: true, [false, true]: true} if {
+	method in policy.methods
+} else := {[false, false]: true, [false, true]: true, [true, false]: true, [true, true]: true}
 
 # METADATA
 # title: Decision
 # description: The decision for one entity's facts under a context (see context).
-decision(facts, ctx) := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
+decision(facts, ctx) := result.allowed(
+	facts.id, {
+		"control": {"min": control_min, "max": control_max},
+		"look_through": {"min": look_through_min, "max": look_through_max},
+	},
+	ctx.summary,
+) if {
+	# The quiet path, for most entities: what the full path below decides for well-formed facts
+	# (validation.is_well_formed) with a clear jurisdiction and headquarters, no faults, no
+	# exception entry and both intervals quiet (ownership.is_quiet), in one body and one call.
+	# ctx.types is empty unless the quiet path is enabled (quiet_context).
+	is_string(facts.id)
+	trim_space(facts.id) != ""
+	ctx.types[facts.type]
+	is_string(object.get(facts, "name", ""))
+	ctx.jurisdictions[facts.jurisdiction]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
+	object.get(facts, "faults", []) == []
+	not ctx.exceptions[facts.id]
+	{"control": control, "look_through": look_through} := facts.ownership
+	{
+		"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
+		"max_exclusive": control_max_exclusive, "paths": [], "evidence": [],
+	} := control
+	{
+		"min": look_through_min, "max": look_through_max, "min_exclusive": look_through_min_exclusive,
+		"max_exclusive": look_through_max_exclusive, "paths": [], "evidence": [],
+	} := look_through
+
+	# OPA orders values of different types (null < booleans < numbers < strings < ...), so
+	# number <= min <= max <= number also tests that min and max are numbers.
+	range_min := ctx.policy.percent_range.min
+	range_min <= control_min
+	control_min <= control_max
+	control_max <= ctx.max.control
+	ctx.flags.control[[control_min_exclusive, control_max_exclusive]]
+	range_min <= look_through_min
+	look_through_min <= look_through_max
+	look_through_max <= ctx.max.look_through
+	ctx.flags.look_through[[look_through_min_exclusive, look_through_max_exclusive]]
+} else := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
 	# The quick check implies the full one passes; the full one runs only when it fails.
 	ctx.is_dated == true
 	policy := ctx.policy

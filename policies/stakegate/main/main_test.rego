@@ -350,13 +350,15 @@ test_decisions_invalid_config_undefined if {
 		with data.stakegate.config.method as "majority"
 }
 
+_policy := {
+	"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
+	"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},
+	"regions": {"CN"}, "exceptions": [_exception("2026-12-31")], "percent_range": {"min": 0, "max": 100},
+}
+
 test_decision_function if {
-	policy := {
-		"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
-		"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},
-		"regions": {"CN"}, "exceptions": [], "percent_range": {"min": 0, "max": 100},
-	}
-	main.decision(_facts("x", "SG", _share(60, 60), _none), main.context(_as_of, policy)) == _decision(
+	facts := _facts("x", "SG", _share(60, 60), _none)
+	main.decision(facts, main.context(_as_of, _policy, [facts])) == _decision(
 		"x", "deny",
 		[_restricted("control", _share(60, 60))],
 		_ownership(_share(60, 60), _none), _strict,
@@ -387,14 +389,31 @@ test_decisions_data_fault_does_not_hide_a_deny if {
 }
 
 test_context if {
-	policy := {"exceptions": [_exception("2026-12-31")]}
-	main.context(_as_of, policy) == {
+	entities := [
+		_facts("a", "SG", _none, _none), _facts("b", "cn", _none, _none),
+		object.union(_facts("c", " ", _none, _none), {"headquarters": "GB"}),
+	]
+	all_flags := {[false, false]: true, [false, true]: true, [true, false]: true, [true, true]: true}
+	main.context(_as_of, _policy, entities) == {
 		"as_of": _as_of,
-		"policy": policy,
+		"policy": _policy,
 		"is_dated": true,
 		"exceptions": {"acme-sg": {"applied": [_exception_reason("exception_applied", "2026-12-31")], "expired": []}},
+		"is_quiet_enabled": true,
+		"summary": _strict,
+		"jurisdictions": {"SG": true},
+		"headquarters": {"": true, "GB": true},
+		"types": {"company", "person", "state", "other"},
+		"max": {"control": 50.000000001, "look_through": 100},
+		"flags": {"control": {[false, false]: true, [false, true]: true}, "look_through": all_flags},
 	}
-	main.context(null, {"exceptions": []}).is_dated == false
+	not main.context(null, _policy, []).is_dated
+	not main.context(null, _policy, []).is_quiet_enabled
+}
+
+test_context_quiet_disabled_under_at_least if {
+	policy := object.union(_policy, {"threshold": {"comparison": ">="}})
+	main.context(_as_of, policy, []).is_quiet_enabled == false
 }
 
 test_decisions_well_formed_check_falls_back if {
@@ -407,5 +426,63 @@ test_decisions_well_formed_check_falls_back if {
 		"acme-sg", "deny",
 		[_restricted("control", noisy)],
 		_ownership(noisy, _none), _strict,
+	)]
+}
+
+# A share with no paths, as the engine sends for shares that cannot cross the threshold.
+_bare(low, high) := object.union(_share(low, high), {"paths": [], "evidence": []})
+
+# Entities on the quiet path of `decision` and just outside it (which take the full path): each is
+# decided as the full path decides.
+test_decisions_quiet_path_boundaries if {
+	hair := _bare(50.000000001, 50.000000001)
+	excl := object.union(_bare(10, 20), {"min_exclusive": true})
+	zero := _bare(0, 0)
+	entities := [
+		_facts("quiet", "SG", _bare(10, 20), _bare(30, 100)),
+		_facts("at-limit", "SG", hair, zero),
+		_facts("excl-control", "SG", excl, zero),
+		_facts("excl-look-through", "SG", zero, excl),
+		object.union(_facts("hq", "SG", zero, zero), {"headquarters": "ir"}),
+		object.union(_facts("no-faults", "SG", zero, zero), {"faults": []}),
+		_facts("blank", " ", zero, zero),
+	]
+	d := main.decisions with input as _input(entities)
+	d == [
+		_decision("quiet", "allow", [], _ownership(_bare(10, 20), _bare(30, 100)), _strict),
+		_decision("at-limit", "allow", [], _ownership(hair, zero), _strict),
+		_decision("excl-control", "allow", [], _ownership(excl, zero), _strict),
+		_decision("excl-look-through", "allow", [], _ownership(zero, excl), _strict),
+		_decision(
+			"hq", "deny",
+			[_location("restricted_headquarters", "headquarters", "ir", "IR")],
+			_ownership(zero, zero), _strict,
+		),
+		_decision("no-faults", "allow", [], _ownership(zero, zero), _strict),
+		_decision(
+			"blank", "review",
+			[{"code": "unknown_jurisdiction", "severity": "review", "field": "jurisdiction"}],
+			_ownership(zero, zero), _strict,
+		),
+	]
+}
+
+test_decisions_quiet_path_off_under_at_least if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(50, 50), _none)])
+		with data.stakegate.config.threshold_comparison as ">="
+	d == [_decision(
+		"acme-sg", "deny",
+		[_restricted("control", _share(50, 50))],
+		_ownership(_share(50, 50), _none), {"method": "control", "threshold": 50, "comparison": ">="},
+	)]
+}
+
+test_decisions_quiet_path_with_exception_entry if {
+	d := main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config.exceptions as [_exception("2026-11-26")]
+	d == [_decision(
+		"acme-sg", "allow",
+		[_exception_reason("exception_expired", "2026-11-26")],
+		_ownership(_none, _none), _strict,
 	)]
 }

@@ -43,16 +43,32 @@ is_clear(reasons) if outcome(reasons, false) == "allow"
 # METADATA
 # title: Decision
 # description: One decision object, as in docs/ARCHITECTURE.md "OPA output" (less policy.revision).
-decision(entity_id, reasons, is_excepted, ownership, policy) := {
+decision(entity_id, reasons, is_excepted, ownership, policy) := object.union(
+	allowed(entity_id, ownership, policy_summary(policy)),
+	{"decision": outcome(reasons, is_excepted), "reasons": reasons},
+)
+
+# METADATA
+# title: Allowed
+# description: |
+#   The decision without reasons, decision(entity_id, [], false, ownership, policy) where
+#   `summary` is policy_summary(policy): computed once per query rather than once per entity.
+#   The one place that spells out the decision object; `decision` replaces its outcome and reasons.
+allowed(entity_id, ownership, summary) := {
 	"entity": entity_id,
-	"decision": outcome(reasons, is_excepted),
-	"reasons": reasons,
+	"decision": "allow",
+	"reasons": [],
 	"ownership": ownership,
-	"policy": {
-		"method": policy.method,
-		"threshold": policy.threshold.value,
-		"comparison": policy.threshold.comparison,
-	},
+	"policy": summary,
+}
+
+# METADATA
+# title: Policy summary
+# description: The "policy" member of every decision under `policy` (params.policy).
+policy_summary(policy) := {
+	"method": policy.method,
+	"threshold": policy.threshold.value,
+	"comparison": policy.threshold.comparison,
 }
 
 _has_severity(reasons, severity) if {

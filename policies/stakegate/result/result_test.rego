@@ -71,3 +71,17 @@ test_decision_shape if {
 		"policy": {"method": "either", "threshold": 25, "comparison": ">="},
 	}
 }
+
+test_allowed_is_the_decision_without_reasons if {
+	ownership := {"control": {"min": 10, "max": 20}, "look_through": {"min": 5, "max": 20}}
+	summary := {"method": "either", "threshold": 25, "comparison": ">="}
+	result.policy_summary(_policy) == summary
+	result.allowed("acme-sg", ownership, summary) == {
+		"entity": "acme-sg",
+		"decision": "allow",
+		"reasons": [],
+		"ownership": ownership,
+		"policy": summary,
+	}
+	result.allowed("acme-sg", ownership, summary) == result.decision("acme-sg", [], false, ownership, _policy)
+}

@@ -10,7 +10,10 @@ package stakegate.validation
 import data.stakegate.params
 import data.stakegate.result
 
-_entity_types := {"company", "person", "state", "other"}
+# METADATA
+# title: Entity types
+# description: The values of facts.type (schemas/facts.schema.json).
+entity_types := {"company", "person", "state", "other"}
 
 # METADATA
 # title: Invalid facts
@@ -33,7 +36,7 @@ invalid_facts(facts, as_of, policy) := result.reason(rego.metadata.rule(), {"fie
 is_well_formed(facts, policy) if {
 	is_string(facts.id)
 	trim_space(facts.id) != ""
-	facts.type in _entity_types
+	facts.type in entity_types
 	is_string(object.get(facts, "name", ""))
 	is_string(object.get(facts, "jurisdiction", ""))
 	is_string(object.get(facts, "headquarters", ""))
@@ -90,7 +93,7 @@ _entity_problems(facts, policy) := {field |
 
 _checks(facts, policy) := {
 	"id": _is_text(object.get(facts, "id", null)),
-	"type": object.get(facts, "type", null) in _entity_types,
+	"type": object.get(facts, "type", null) in entity_types,
 	"name": _is_optional_text(facts, "name"),
 	"jurisdiction": _is_optional_text(facts, "jurisdiction"),
 	"headquarters": _is_optional_text(facts, "headquarters"),
