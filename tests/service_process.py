@@ -40,24 +40,8 @@ class ServiceProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
-    def log_tail(self, lines: int = 30) -> str:
-        self._log.flush()
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
     def wait_ready(self, deadline_s: float = 60.0) -> None:
-        deadline = time.monotonic() + deadline_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"stakegate serve exited with {self.proc.returncode}:\n{self.log_tail()}"
-                )
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"stakegate serve not healthy in {deadline_s}s:\n{self.log_tail()}")
+        wait_healthy(f"{self.url}/health", self.proc, self.log_path, deadline_s)
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
@@ -82,3 +66,28 @@ def serving(args: list[str], log_path: Path) -> Iterator[ServiceProcess]:
         yield server
     finally:
         server.stop()
+
+
+def wait_healthy(
+    health_url: str, proc: subprocess.Popen[bytes], log: Path, deadline_s: float = 30.0
+) -> None:
+    """Poll ``health_url`` until it answers 200, failing with the log tail if ``proc`` exits
+    or the deadline passes (never a fixed sleep)."""
+
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(
+                f"{health_url}: process exited {proc.returncode}:\n{log_tail(log)}"
+            )
+        try:
+            if httpx.get(health_url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{health_url} not healthy in {deadline_s}s:\n{log_tail(log)}")
+
+
+def log_tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])

@@ -28,6 +28,7 @@ from stakegate.opa_runtime import find_opa_binary, free_port
 from stakegate.service import ServiceConfig, create_app
 
 from .conftest import REPO
+from .service_process import wait_healthy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,20 +45,6 @@ def process(cmd: list[str], log: Path, cwd: Path | None = None) -> Iterator[subp
         finally:
             proc.terminate()
             proc.wait(timeout=20)
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"{url} exited {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health?bundles", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} not healthy in {deadline_s}s:\n{log.read_text()[-2000:]}")
 
 
 def replica_config(tmp: Path, bundle_port: int, name: str) -> Path:
@@ -97,7 +84,7 @@ def test_replicas_pull_the_signed_bundle_and_serve_decisions(tmp_path: Path):
         config = replica_config(tmp_path, port, "opa-config.yaml")
         with replica(config, tmp_path, "opa-1") as one, replica(config, tmp_path, "opa-2") as two:
             for url, proc, log in (one, two):
-                wait_healthy(url, proc, log)
+                wait_healthy(f"{url}/health?bundles", proc, log)
             for url, _, _ in (one, two):
                 result = CliRunner().invoke(
                     cli, ["check", "lotus-sg", "--registry", str(REGISTRY), "--opa-url", url]
