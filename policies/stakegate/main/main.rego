@@ -69,6 +69,31 @@ quiet_context(as_of, policy, entities) := {
 	"types": _quiet_types(as_of, policy),
 	"max": {method: _quiet_max(method, policy) | some method in params.reported_methods},
 	"flags": {method: _quiet_flags(method, policy) | some method in params.reported_methods},
+	"allow": result.allowed(null, null, result.policy_summary(policy)),
+	"zero": _quiet_zero(as_of, policy),
+}
+
+# The zero path's "ownership" (both intervals exactly zero, without paths) and its "decision"
+# (an allow less the entity); "ownership" is null unless the quiet path accepts a zero interval
+# under every reported method. 0.0 as the engine writes it, so the output bytes are the same.
+_quiet_zero(as_of, policy) := {"ownership": zero, "decision": decision} if {
+	_is_quiet_enabled(as_of, policy)
+	every method in params.reported_methods {
+		policy.percent_range.min <= 0
+		0 <= _quiet_max(method, policy)
+		_quiet_flags(method, policy)[[false, false]]
+	}
+	zero := {method: _zero_interval | some method in params.reported_methods}
+	decision := result.allowed(
+		null,
+		{method: {"min": 0.0, "max": 0.0} | some method in params.reported_methods},
+		result.policy_summary(policy),
+	)
+} else := {"ownership": null, "decision": null}
+
+_zero_interval := {
+	"min": 0.0, "max": 0.0, "min_exclusive": false, "max_exclusive": false,
+	"paths": [], "evidence": [],
 }
 
 default _is_quiet_enabled(_, _) := false
@@ -93,34 +118,33 @@ _quiet_flags(method, policy) := {[false, false]: true, [false, true]: true} if {
 # METADATA
 # title: Decision
 # description: The decision for one entity's facts under a context (see context).
-decision(facts, ctx) := result.allowed(
-	facts.id, {
-		"control": {"min": control_min, "max": control_max},
-		"look_through": {"min": look_through_min, "max": look_through_max},
-	},
-	ctx.summary,
-) if {
-	# The quiet path, for most entities: what the full path below decides for well-formed facts
+decision(facts, ctx) := object.union(ctx.zero.decision, {"entity": facts.id}) if {
+	# The zero path, for most entities of a register: no restricted owner at all, so both
+	# intervals equal ctx.zero.ownership exactly (tested first, as the most selective check),
+	# and otherwise what the quiet path below checks. ctx.zero.ownership is null, which no
+	# facts.ownership equals, unless the quiet path accepts zero intervals (quiet_context).
+	facts.ownership == ctx.zero.ownership
+	_is_quiet_entity(facts, ctx)
+} else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
+	"control": {"min": control_min, "max": control_max},
+	"look_through": {"min": look_through_min, "max": look_through_max},
+}}) if {
+	# The quiet path: what the full path below decides for well-formed facts
 	# (validation.is_well_formed) with a clear jurisdiction and headquarters, no faults, no
-	# exception entry and both intervals quiet (ownership.is_quiet), in one body and one call.
-	# ctx.types is empty unless the quiet path is enabled (quiet_context).
-	is_string(facts.id)
-	trim_space(facts.id) != ""
-	ctx.types[facts.type]
-	is_string(object.get(facts, "name", ""))
-	ctx.jurisdictions[facts.jurisdiction]
-	ctx.headquarters[object.get(facts, "headquarters", "")]
-	object.get(facts, "faults", []) == []
-	not ctx.exceptions[facts.id]
-	{"control": control, "look_through": look_through} := facts.ownership
+	# exception entry and both intervals quiet (ownership.is_quiet). Inline, in one body, and
+	# without function calls per entity: in OPA a call costs more than these comparisons.
+	_is_quiet_entity(facts, ctx)
 	{
-		"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
-		"max_exclusive": control_max_exclusive, "paths": [], "evidence": [],
-	} := control
-	{
-		"min": look_through_min, "max": look_through_max, "min_exclusive": look_through_min_exclusive,
-		"max_exclusive": look_through_max_exclusive, "paths": [], "evidence": [],
-	} := look_through
+		"control": {
+			"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
+			"max_exclusive": control_max_exclusive, "paths": [], "evidence": [],
+		},
+		"look_through": {
+			"min": look_through_min, "max": look_through_max,
+			"min_exclusive": look_through_min_exclusive,
+			"max_exclusive": look_through_max_exclusive, "paths": [], "evidence": [],
+		},
+	} := facts.ownership
 
 	# OPA orders values of different types (null < booleans < numbers < strings < ...), so
 	# number <= min <= max <= number also tests that min and max are numbers.
@@ -134,7 +158,7 @@ decision(facts, ctx) := result.allowed(
 	look_through_max <= ctx.max.look_through
 	ctx.flags.look_through[[look_through_min_exclusive, look_through_max_exclusive]]
 } else := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
-	# The quick check implies the full one passes; the full one runs only when it fails.
+	# The quick checks imply the full one passes; the full one runs only when they fail.
 	ctx.is_dated == true
 	policy := ctx.policy
 	validation.is_well_formed(facts, policy)
@@ -150,6 +174,21 @@ decision(facts, ctx) := result.allowed(
 } else := result.decision(facts.id, reasons, applied != [], ownership.summary(facts, policy), policy) if {
 	policy := ctx.policy
 	[reasons, applied] := _reasons(facts, ctx)
+}
+
+# Everything but the ownership intervals that the zero and quiet paths of `decision` require: a
+# well-formed, non-blank id, a clear jurisdiction and headquarters, no faults and no exception
+# entry. ctx.types is empty unless those paths are enabled (quiet_context), so this also tests
+# that.
+_is_quiet_entity(facts, ctx) if {
+	is_string(facts.id)
+	trim_space(facts.id) != ""
+	ctx.types[facts.type]
+	is_string(object.get(facts, "name", ""))
+	ctx.jurisdictions[facts.jurisdiction]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
+	object.get(facts, "faults", []) == []
+	not ctx.exceptions[facts.id]
 }
 
 # All reasons of valid facts, in order, and the exceptions applied among them.

@@ -406,6 +406,11 @@ test_context if {
 		"types": {"company", "person", "state", "other"},
 		"max": {"control": 50.000000001, "look_through": 100},
 		"flags": {"control": {[false, false]: true, [false, true]: true}, "look_through": all_flags},
+		"allow": {"entity": null, "decision": "allow", "reasons": [], "ownership": null, "policy": _strict},
+		"zero": {
+			"ownership": {"control": _zero, "look_through": _zero},
+			"decision": _decision(null, "allow", [], _ownership(_zero, _zero), _strict),
+		},
 	}
 	not main.context(null, _policy, []).is_dated
 	not main.context(null, _policy, []).is_quiet_enabled
@@ -413,7 +418,61 @@ test_context if {
 
 test_context_quiet_disabled_under_at_least if {
 	policy := object.union(_policy, {"threshold": {"comparison": ">="}})
-	main.context(_as_of, policy, []).is_quiet_enabled == false
+	ctx := main.context(_as_of, policy, [])
+	ctx.is_quiet_enabled == false
+	ctx.types == set()
+	ctx.zero == {"ownership": null, "decision": null}
+}
+
+test_context_zero_path_off_when_zero_is_not_quiet if {
+	# A percent range that excludes 0 (no real config has one) must turn the zero path off.
+	policy := object.union(_policy, {"percent_range": {"min": 1, "max": 100}})
+	main.context(_as_of, policy, []).zero.ownership == null
+	main.context(null, _policy, []).zero.ownership == null
+}
+
+# Exactly zero restricted share under both methods, without paths, as the engine writes it.
+_zero := {"min": 0.0, "max": 0.0, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []}
+
+# The zero and quiet paths of `decision` are shortcuts: for every facts, the decision equals the
+# full path's, which runs alone when ctx.types is empty (it is when the shortcuts are off).
+test_decision_shortcuts_equal_the_full_path if {
+	near := _bare(50.000000001, 50.000000001)
+	excl := object.union(_bare(10, 20), {"min_exclusive": true})
+	variants := [
+		_facts("zero", "SG", _zero, _zero),
+		_facts("zero-int", "SG", _bare(0, 0), _bare(0, 0)),
+		_facts("zero-cn", "CN", _zero, _zero),
+		object.union(_facts("zero-hq", "SG", _zero, _zero), {"headquarters": "cn-11"}),
+		object.union(_facts("zero-fault", "SG", _zero, _zero), {"faults": [_fault]}),
+		object.union(_facts("zero-name", "SG", _zero, _zero), {"name": 7}),
+		object.union(_facts("zero-type", "SG", _zero, _zero), {"type": "trust"}),
+		_facts("acme-sg", "SG", _zero, _zero), # has an exception entry in _policy
+		_facts(" ", "SG", _zero, _zero),
+		_facts("zero-paths", "SG", object.union(_zero, {"paths": [["a", "b"]]}), _zero),
+		_facts("quiet", "SG", _bare(10, 20), _bare(30, 100)),
+		_facts("near", "SG", near, _zero),
+		_facts("excl", "SG", excl, excl),
+		_facts("over", "SG", _bare(60, 60), _zero),
+		_facts("band", "SG", _bare(40, 60), _bare(40, 60)),
+		_facts("inverted", "SG", _bare(20, 10), _zero),
+		_facts("text", "SG", object.union(_zero, {"max": "0"}), _zero),
+		_facts("extra", "SG", object.union(_zero, {"note": 1}), _zero),
+		{"id": "no-ownership", "type": "company", "jurisdiction": "SG"},
+	]
+	expired := object.union(_policy, {"exceptions": [_exception("2026-11-26")]})
+	every policy in [_policy, expired] {
+		ctx := main.context(_as_of, policy, variants)
+		full := object.union(ctx, {"types": set()})
+		every facts in variants {
+			main.decision(facts, ctx) == main.decision(facts, full)
+		}
+	}
+
+	# And the shortcuts were taken where they apply.
+	ctx := main.context(_as_of, _policy, variants)
+	main.decision(variants[0], ctx) == _decision("zero", "allow", [], _ownership(_zero, _zero), _strict)
+	main.decision(variants[6], ctx).decision == "review" # type "trust"
 }
 
 test_decisions_well_formed_check_falls_back if {
