@@ -168,8 +168,15 @@ class DecisionService:
             if len(chunks) == 1:
                 decided = await run(*chunks[0])
             else:
-                parts = await asyncio.gather(*(run(ids, chunk) for ids, chunk in chunks))
-                decided = [d for part in parts for d in part]
+                # A TaskGroup, not gather: when one query fails (OPA slow past the deadline),
+                # the others are cancelled rather than left querying a struggling OPA, and none
+                # outlives this request's hold on the snapshot.
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        tasks = [group.create_task(run(ids, chunk)) for ids, chunk in chunks]
+                except BaseExceptionGroup as failed:
+                    raise failed.exceptions[0] from None
+                decided = [d for task in tasks for d in task.result()]
             records = [
                 {"facts_sha256": f.sha256, "registry_sha256": snap.registry_sha256} for f in facts
             ]
