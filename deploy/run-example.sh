@@ -17,7 +17,7 @@ pids+=($!)
 # 2. OPA replicas: each downloads bundles/stakegate-1.0.0.tar.gz, verifies its signature with
 #    the key in deploy/opa-config.yaml, and polls for a new one every 10-20 s.
 for port in 8281 8282; do
-  "$OPA" run --server --addr "127.0.0.1:$port" -c deploy/opa-config.yaml >"/tmp/opa-$port.log" 2>&1 &
+  GOGC=400 "$OPA" run --server --addr "127.0.0.1:$port" -c deploy/opa-config.yaml >"/tmp/opa-$port.log" 2>&1 &
   pids+=($!)
 done
 for port in 8281 8282; do

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 
@@ -58,6 +59,43 @@ def test_concurrent_async_appends_are_all_durable_and_chained(tmp_path: Path):
     audit.close()
     report = verify_log(log_path)
     assert (report.status, report.decisions) == ("intact", 400)
+
+
+def test_the_hash_covers_the_bytes_as_written_not_a_reserialization(tmp_path: Path):
+    # Numbers that JSON libraries spell differently (orjson 0.00001, the json module 1e-05),
+    # and text outside ASCII, as reasons can carry both.
+    log_path = tmp_path / "audit.log"
+    audit = AuditLog(log_path)
+    audit.append_sync([{"type": "decision", "share": 1e-05, "tiny": 1e-07, "name": "Zürich 株式"}])
+    audit.close()
+    assert verify_log(log_path).status == "intact"
+    first = _lines(log_path)[0]
+    body, _, _ = first.rpartition(b',"hash":')
+    assert hashlib.sha256(body + b"}").hexdigest() == json.loads(first)["hash"]
+    assert "Zürich 株式".encode() in first  # UTF-8, not \u escapes
+    # Respelling a number leaves equal JSON, but different bytes: tampering.
+    assert b"0.00001" in first
+    log_path.write_bytes(b"".join([first.replace(b"0.00001", b"1e-05"), *_lines(log_path)[1:]]))
+    report = verify_log(log_path)
+    assert report.status == "tampered"
+    assert report.problems[0] == "line 1: content does not match its hash"
+
+
+def test_lines_written_by_the_json_module_still_verify(tmp_path: Path):
+    # Logs written before the writer used orjson: canonical JSON from the json module.
+    prev, lines = GENESIS, []
+    for seq, record in enumerate([{"type": "open"}, {"type": "decision", "share": 1e-05}], 1):
+        record |= {"seq": seq, "prev": prev}
+        body = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        prev = hashlib.sha256(body.encode()).hexdigest()
+        lines.append(f'{body[:-1]},"hash":"{prev}"}}\n'.encode())
+    log_path = tmp_path / "audit.log"
+    log_path.write_bytes(b"".join(lines))
+    report = verify_log(log_path)
+    assert (report.status, report.records, report.decisions) == ("intact", 2, 1)
+    # And the writer continues that chain.
+    _write(log_path, 1)
+    assert verify_log(log_path).status == "intact"
 
 
 def test_restart_continues_the_chain(tmp_path: Path):

@@ -52,6 +52,25 @@ def test_process_is_gone_after_stop():
     assert proc.poll() is not None
 
 
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
+
+
+@pytest.mark.parametrize(("ours", "expected"), [(None, "400"), ("150", "150")])
+def test_opa_gets_a_gc_target_unless_one_is_set(
+    monkeypatch: pytest.MonkeyPatch, ours: str | None, expected: str
+):
+    monkeypatch.setattr(settings, "OPA_GOGC", "400")
+    if ours is None:
+        monkeypatch.delenv("GOGC", raising=False)
+    else:
+        monkeypatch.setenv("GOGC", ours)
+    with LocalOpa(POLICIES) as server:
+        assert server.proc is not None
+        assert _environ(server.proc.pid)["GOGC"] == expected
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A TCP server that accepts connections and never answers: an OPA that hangs."""

@@ -6,7 +6,11 @@ or a private one where a test stops it), and writes a real audit log in ``tmp_pa
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +22,7 @@ from stakegate.opa_runtime import LocalOpa
 from stakegate.registry import load_registry
 from stakegate.screening import check
 from stakegate.service import ServiceConfig, create_app, verify_log
+from stakegate.service.core import DecisionService, decision_ids
 
 from .conftest import POLICIES, REPO, policy_with_config
 
@@ -209,3 +214,33 @@ def test_start_up_failure_is_the_engine_error(tmp_path):
     with pytest.raises(InputError, match="cannot read the registry"):
         with TestClient(create_app(config)):
             pass
+
+
+def test_decision_ids_are_distinct_version_4_uuids():
+    ids = decision_ids(5000)
+    assert len(set(ids)) == 5000
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)
+    assert decision_ids(0) == []
+
+
+def test_a_retired_snapshot_is_freed_although_the_heap_is_frozen(opa_server):
+    # The service freezes its long-lived objects out of the cyclic GC (gc.freeze); a reload
+    # must still free the snapshot it retires, cycles included (its OPA client's connections).
+    async def run() -> tuple[bool, int]:
+        service = DecisionService(ServiceConfig(registry=REGISTRY, opa_url=opa_server.url))
+        await service.start()
+        try:
+            await service.decide_entities(["tavria-ua", "lotus-sg"], batch=True)  # connections
+            first = weakref.ref(service.snapshot)
+            frozen = gc.get_freeze_count()
+            await service.reload("test")
+            return first() is None, frozen
+        finally:
+            await service.stop()
+            gc.unfreeze()
+
+    freed, frozen = asyncio.run(run())
+    assert frozen > 0
+    assert freed

@@ -76,6 +76,14 @@ def policy_revision(policy: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def _opa_environment() -> dict[str, str]:
+    """The environment for an OPA the engine starts: ours, with ``GOGC`` defaulting to
+    ``settings.OPA_GOGC`` (a caller's own ``GOGC`` wins)."""
+    env = dict(os.environ)
+    env.setdefault("GOGC", settings.OPA_GOGC)
+    return env
+
+
 class LocalOpa:
     """``with LocalOpa(policy) as opa: opa.url`` runs OPA on ``policy`` for the block's duration."""
 
@@ -149,7 +157,11 @@ class LocalOpa:
         ]
         log.debug("Starting OPA", cmd=cmd)
         self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=_opa_environment(),
         )
         try:
             self._wait_healthy(settings.OPA_STARTUP_DEADLINE)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import signal
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -73,8 +73,7 @@ def _status_for(error: EngineError) -> int:
 
 
 def _json(content: Any, status: int = 200) -> Response:
-    body = json.dumps(content, separators=(",", ":")).encode()
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
 
 def error_response(status: int, kind: str, message: str, field: str | None = None) -> Response:

@@ -8,10 +8,14 @@ queued in a single ``write`` and ``fsync``s it, then wakes every request whose l
 that batch. A request is answered only after its line is on disk, so a ``SIGKILL`` cannot lose
 an acknowledged decision, and one fsync serves many concurrent requests.
 
-A line's hash is ``sha256(canonical JSON of the record without "hash")``, canonical meaning
-sorted keys, no spaces, UTF-8. ``LOG.head`` (rewritten at most once a second, after an fsync)
-records the last durable ``seq`` and ``hash``, so cutting whole lines off the end is detected
-too; keep a copy of it elsewhere for a stronger anchor. ``verify_log`` checks all of this.
+A line is the record in canonical JSON (sorted keys, no spaces, UTF-8) with ``"hash"`` added
+last, and its hash is the ``sha256`` of the line's own bytes before ``,"hash":`` closed with
+``}``: the record without ``"hash"``, exactly as written. ``verify_log`` hashes the bytes on
+disk rather than re-serializing, so the check does not depend on how a JSON library formats
+numbers (``1e-05`` or ``0.00001``), and catches any edit, even one that parses to equal JSON.
+``LOG.head`` (rewritten at most once a second, after an fsync) records the last durable ``seq``
+and ``hash``, so cutting whole lines off the end is detected too; keep a copy of it elsewhere
+for a stronger anchor. ``verify_log`` checks all of this.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -27,6 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+import orjson
 
 from stakegate.exc import EngineError
 from stakegate.logs import get_logger
@@ -58,10 +65,15 @@ def utc_now() -> str:
 def _line(record: dict[str, Any], prev: str) -> tuple[bytes, str]:
     """Chain ``record`` to ``prev``; return the line to write and its hash."""
     record["prev"] = prev
-    body = canonical(record)
-    digest = hashlib.sha256(body.encode()).hexdigest()
-    # The hash goes last, outside the hashed body; verification removes it and recomputes.
-    return f'{body[:-1]},"hash":"{digest}"}}\n'.encode(), digest
+    # orjson: the same canonical form as ``canonical`` (but for number formatting), 10x faster.
+    body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    digest = hashlib.sha256(body).hexdigest()
+    # The hash goes last, outside the hashed body; verification cuts it off and rehashes.
+    return b"".join((body[:-1], b',"hash":"', digest.encode(), b'"}\n')), digest
+
+
+# The end of every line: the hash member, last, after the hashed body.
+_HASH_MEMBER = re.compile(rb',"hash":"([0-9a-f]{64})"\}$')
 
 
 _Waiter = tuple[asyncio.AbstractEventLoop | None, Callable[[BaseException | None], None]]
@@ -315,13 +327,17 @@ def verify_log(path: Path) -> AuditReport:
     hashes: dict[int, str] = {}
     for number, raw in enumerate(lines, start=1):
         where = f"line {number}"
+        found = _HASH_MEMBER.search(raw)
+        body = raw[: found.start()] + b"}" if found else b""
         try:
-            record = json.loads(raw)
-            claimed = record.pop("hash")
-        except (ValueError, KeyError, TypeError, AttributeError):
+            record = json.loads(body)
+        except ValueError:
+            record = None
+        if found is None or not isinstance(record, dict) or "hash" in record:
             report._flag("tampered", f"{where}: not a complete audit record")
             break
-        if hashlib.sha256(canonical(record).encode()).hexdigest() != claimed:
+        claimed = found.group(1).decode()
+        if hashlib.sha256(body).hexdigest() != claimed:
             report._flag("tampered", f"{where}: content does not match its hash")
         if record.get("prev") != prev:
             report._flag(

@@ -8,9 +8,10 @@ way raises, and the HTTP layer turns it into an error status, never into an ``al
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
+import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
@@ -33,7 +34,7 @@ from stakegate.service.errors import (
 from stakegate.service.metrics import Metrics
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
 
-__all__ = ["DecisionService"]
+__all__ = ["DecisionService", "decision_ids"]
 
 log = get_logger(__name__)
 
@@ -41,6 +42,39 @@ _DECISIONS = "stakegate.main.decisions"
 _CLASSIFY = "stakegate.regions.classification"
 # OPA queries one batch request may have in flight at once (OPA evaluates them in parallel).
 _BATCH_PARALLEL = 2
+
+
+def decision_ids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as strings, from one ``urandom`` call for all of them:
+    ``uuid.uuid4()`` makes a system call per id, 4x the cost on a batch's hot path."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = bytes(0x40 | (b & 0x0F) for b in raw[6::16])  # version 4
+    raw[8::16] = bytes(0x80 | (b & 0x3F) for b in raw[8::16])  # RFC 4122 variant
+    h = raw.hex()
+    return [
+        "-".join(
+            (
+                h[i : i + 8],
+                h[i + 8 : i + 12],
+                h[i + 12 : i + 16],
+                h[i + 16 : i + 20],
+                h[i + 20 : i + 32],
+            )
+        )
+        for i in range(0, 32 * count, 32)
+    ]
+
+
+def _settle_heap() -> None:
+    """Move the snapshot's long-lived objects out of the cyclic GC's reach (``gc.freeze``).
+
+    A batch allocates thousands of short-lived dicts, so collections run often, and each older
+    generation's collection would walk the snapshot's facts too (bench: 21 -> 17 us of service
+    CPU per batch decision). Unfreezing first lets the collection free any cycles a retired
+    snapshot left, so reloads cannot leak through the frozen generation."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class DecisionService:
@@ -68,6 +102,7 @@ class DecisionService:
         self._generation = 1
         snapshot = await asyncio.to_thread(build_snapshot, self.config, 1)
         self.snapshot = snapshot
+        _settle_heap()
         await self._audit_event("open", snapshot, recovered=self.audit and self.audit.recovered)
 
     async def reload(self, reason: str) -> Snapshot:
@@ -87,6 +122,8 @@ class DecisionService:
             await self._audit_event("reload", new, reason=reason)
         if old is not None:
             await old.close()
+        del old  # retired: what it holds can be collected now
+        _settle_heap()
         return new
 
     async def stop(self) -> None:
@@ -251,8 +288,8 @@ class DecisionService:
         now = utc_now()
         out: list[dict[str, Any]] = []
         lines: list[dict[str, Any]] = []
-        for decision, extra in zip(decided, extras, strict=True):
-            decision_id = str(uuid.uuid4())
+        ids = decision_ids(len(decided))
+        for decision, extra, decision_id in zip(decided, extras, ids, strict=True):
             out.append({**decision, "decision_id": decision_id})
             lines.append(
                 {

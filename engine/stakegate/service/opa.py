@@ -11,9 +11,10 @@ decision records the bundle revision that actually answered it.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 from urllib.parse import urlsplit
+
+import orjson
 
 from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
 from stakegate.opa_client import _revision_from_provenance
@@ -135,8 +136,8 @@ class AsyncOpa:
                 f"OPA rejected the query data.{path} ({status}): {data[:500]!r}"
             )
         try:
-            doc = json.loads(data)
-        except ValueError as err:
+            doc = orjson.loads(data)
+        except orjson.JSONDecodeError as err:
             raise PolicyEvaluationError(f"OPA answered data.{path} with non-JSON: {err}") from err
         if not isinstance(doc, dict) or "result" not in doc:
             raise PolicyEvaluationError(
