@@ -111,7 +111,9 @@ def test_undefined_decision_is_an_error(opa_server: LocalOpa):
         client._query("stakegate.main.no_such_rule", {"entities": []})
 
 
-@pytest.mark.parametrize("url", ["ftp://x:1", "http://127.0.0.1:1/v1/data", "not a url"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x:1", "http://127.0.0.1:1/v1/data", "not a url", "http://127.0.0.1:http"]
+)
 def test_bad_opa_url_is_bad_input(url: str):
     with pytest.raises(InputError):
         PolicyClient(url)

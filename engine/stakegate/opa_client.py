@@ -1,8 +1,9 @@
 """Typed access to the three policy queries the engine needs, over OPA's REST API.
 
-Wraps ``opa-python-client`` so that every transport failure becomes ``OpaUnavailableError``
-and every answer that is not a complete result becomes ``PolicyEvaluationError``: the caller
-either gets a verified policy answer or an exception, never a default.
+Every transport failure becomes ``OpaUnavailableError`` and every answer that is not a complete
+result becomes ``PolicyEvaluationError``: the caller either gets a verified policy answer or an
+exception, never a default. Bodies are encoded and decoded with orjson: for a screening, JSON
+was a third of the Python time with the standard library.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import orjson
 import requests
-from opa_client.opa import OpaClient as _RestClient
 
 from stakegate import settings
 from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
@@ -91,33 +92,31 @@ def _band(doc: object) -> Interval:
     return Interval(float(lo), float(hi), lo_x, hi_x)
 
 
-def _split_url(url: str) -> tuple[str, int, bool]:
+def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InputError(f"--opa-url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
     if parts.path not in ("", "/"):
         raise InputError(f"--opa-url {url!r}: give the server root, without a path")
-    ssl = parts.scheme == "https"
-    return parts.hostname, parts.port or (443 if ssl else 80), ssl
+    try:
+        _ = parts.port
+    except ValueError as err:
+        raise InputError(f"--opa-url {url!r}: {err}") from err
 
 
 class PolicyClient:
     """One OPA server; ``revision`` names the policy version its decisions come from."""
 
-    __slots__ = ("_fallback_revision", "_rest", "revision", "url")
+    __slots__ = ("_fallback_revision", "_session", "_timeout", "revision", "url")
 
     def __init__(
         self, url: str, *, fallback_revision: str = "unknown", timeout: float | None = None
     ) -> None:
-        host, port, ssl = _split_url(url)
+        _check_url(url)
         self.url = url.rstrip("/")
-        self._rest = _RestClient(
-            host=host,
-            port=port,
-            ssl=ssl,
-            retries=0,
-            timeout=settings.OPA_TIMEOUT if timeout is None else timeout,
-        )
+        self._session = requests.Session()
+        self._session.headers["Content-Type"] = "application/json"
+        self._timeout = settings.OPA_TIMEOUT if timeout is None else timeout
         # Filled from OPA's provenance on the first answer; the fallback (a content hash of the
         # policy the engine started OPA on) is used when the bundle declares no revision.
         self.revision: str | None = None
@@ -127,15 +126,19 @@ class PolicyClient:
         return f"<PolicyClient url={self.url!r} revision={self.revision!r}>"
 
     def close(self) -> None:
-        self._rest.close_connection()
+        self._session.close()
 
     def _query(self, path: str, input_doc: Mapping[str, Any] | None) -> Any:
         """POST ``/v1/data/<path>``; return ``result`` or raise. Records the bundle revision."""
-        package, _, rule = path.rpartition(".")
+        url = f"{self.url}/v1/data/{path.replace('.', '/')}?provenance=true"
         try:
-            body = self._rest.query_rule(
-                dict(input_doc or {}), package, rule, query_params={"provenance": "true"}
-            )
+            payload = orjson.dumps({"input": input_doc or {}})
+        except TypeError as err:
+            raise PolicyEvaluationError(f"the input of data.{path} is not JSON: {err}") from err
+        try:
+            response = self._session.post(url, data=payload, timeout=self._timeout)
+            response.raise_for_status()
+            body = orjson.loads(response.content)
         except requests.HTTPError as err:
             detail = err.response.text[:500] if err.response is not None else str(err)
             raise PolicyEvaluationError(f"OPA rejected the query data.{path}: {detail}") from err

@@ -7,7 +7,6 @@ the whole run succeeded, so a run that fails midway leaves ``--out`` untouched.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
 import tempfile
@@ -15,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Protocol
+
+import orjson
 
 from stakegate.decision import Bounds, Decision
 
@@ -67,7 +68,8 @@ class _JsonLines:
         self.handle = handle
 
     def write(self, decision: Decision) -> None:
-        self.handle.write(json.dumps(decision, separators=(",", ":"), sort_keys=False) + "\n")
+        # orjson: the standard library's encoder was a tenth of a whole screening's Python time.
+        self.handle.write(orjson.dumps(decision, option=orjson.OPT_APPEND_NEWLINE).decode())
 
     def close(self) -> None:
         self.handle.flush()
