@@ -30,6 +30,7 @@ from pathlib import Path
 
 import httpx
 
+from stakegate import settings
 from stakegate.opa_runtime import LocalOpa, free_port
 from stakegate.screening import today
 from stakegate.service.config import ServiceConfig
@@ -243,7 +244,7 @@ async def _measure(
     )
     print(f"batch form: {n} entities/request, {args.clients} clients: {rate:,.0f} decisions/s "
           f"errors={errors}", flush=True)  # fmt: skip
-    chunk = 50  # OPA's best batch size for this policy (see SERVICE_OPA_CHUNK)
+    chunk = settings.SERVICE_OPA_CHUNK  # what the service sends OPA per query
     opa_batches = [
         b'{"input":{"as_of":"' + as_of + b'","entities":['
         + b",".join(facts[e].body for e in ids[i : i + chunk]) + b"]}}"
