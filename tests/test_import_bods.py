@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from stakegate.exc import InputError, RegistryError
 from stakegate.importers import bods, import_document, load_foreign_registry
-from stakegate.importers.base import ImportReport
+from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.opa_client import PolicyClient
 from stakegate.opa_runtime import LocalOpa
 from stakegate.registry import parse_registry
@@ -88,6 +89,17 @@ def run(tmp_path: Path, statements: list[Any]) -> tuple[dict[str, Any], ImportRe
     return document, report
 
 
+def run_as_of(
+    tmp_path: Path, statements: list[Any], as_of: date
+) -> tuple[dict[str, Any], ImportReport]:
+    """``run`` with the interests' dates read as of ``as_of`` (``stakegate import --as-of``)."""
+    builder = RegistryBuilder("test", as_of=as_of)
+    bods.import_files([write(tmp_path, statements)], builder)
+    document = builder.document()
+    parse_registry(document, "test")
+    return document, builder.report
+
+
 def holdings(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
     return {(h["owner"], h["owned"]): h["percent"] for h in document["ownership"]}
 
@@ -110,7 +122,7 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
         4,
         0,
         {
-            "interest ended (endDate given)": 6,
+            "interest ended (endDate on or before the as-of date)": 6,
             "ownership record names an entity with no statement": 3,
             "voting-rights interest: the registry has no field for it": 2,
         },
@@ -378,7 +390,175 @@ def test_ended_interest_is_skipped(tmp_path: Path):
     rel = relationship("r", "p", "co", shareholding({"exact": 60}, endDate="2020-01-01"))
     document, report = run(tmp_path, [entity("co"), person("p"), rel])
     assert document["ownership"] == []
-    assert report.skipped["interest ended (endDate given)"] == 1
+    assert report.skipped[ENDED] == 1
+
+
+# --- interest dates, read as of a date ------------------------------------------------------
+
+ENDED = "interest ended (endDate on or before the as-of date)"
+ENDS_LATER = "interest ends after the as-of date: counted"
+UNREADABLE_END = "unreadable endDate: counted as live"
+STARTS_LATER = "interest starts after the as-of date: counted"
+AS_OF = date(2025, 6, 30)
+
+
+def cn_holding(**dates: Any) -> list[dict[str, Any]]:
+    """A Chinese company holding 60% of a British one: a deny whenever it is counted."""
+    return [
+        entity("co", code="GB"),
+        entity("cn", code="CN"),
+        relationship("r", "cn", "co", shareholding({"exact": 60}, **dates)),
+    ]
+
+
+def test_interest_ending_on_the_as_of_date_has_ended(tmp_path: Path):
+    document, report = run_as_of(tmp_path, cn_holding(endDate="2025-06-30"), AS_OF)
+    assert document["ownership"] == []
+    assert report.skipped == {ENDED: 1}
+    assert ENDS_LATER not in report.notes
+
+
+def test_interest_ending_after_the_as_of_date_is_still_held(tmp_path: Path):
+    document, report = run_as_of(tmp_path, cn_holding(endDate="2025-07-01"), AS_OF)
+    assert document["ownership"] == [{"owner": "cn", "owned": "co", "percent": 60}]
+    assert report.notes[ENDS_LATER] == 1
+    assert ENDED not in report.skipped
+    assert f"note 1: {ENDS_LATER}" in report.summary()
+
+
+def test_the_default_as_of_date_is_today_utc(tmp_path: Path):
+    today = datetime.now(UTC).date()
+    ends = (today + timedelta(days=7)).isoformat()
+    document, report = run(tmp_path, cn_holding(endDate=ends))
+    assert holdings(document) == {("cn", "co"): 60}
+    document, report = run(tmp_path, cn_holding(endDate=today.isoformat()))
+    assert document["ownership"] == []
+
+
+@pytest.mark.parametrize(
+    ("end", "last_day"),
+    [
+        ("2024-02", date(2024, 2, 29)),
+        ("2023-02", date(2023, 2, 28)),
+        ("2024-12", date(2024, 12, 31)),
+        ("2024", date(2024, 12, 31)),
+    ],
+)
+def test_a_month_or_year_end_date_ends_on_its_last_day(tmp_path: Path, end: str, last_day: date):
+    """The last day keeps the interest live longest: a partial date never drops it early."""
+    document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day - timedelta(days=1))
+    assert holdings(document) == {("cn", "co"): 60}
+    assert report.notes[ENDS_LATER] == 1
+    document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day)
+    assert document["ownership"] == []
+    assert report.skipped == {ENDED: 1}
+
+
+@pytest.mark.parametrize(
+    "end",
+    [
+        "",
+        "soon",
+        "31/12/2020",
+        "2020-02-30",
+        "2020-13",
+        "0000",
+        "20200101",
+        "2020-01-01T00:00:00Z",
+    ],
+)
+def test_unreadable_end_date_is_counted_as_live(tmp_path: Path, end: str):
+    document, report = run_as_of(tmp_path, cn_holding(endDate=end), AS_OF)
+    assert holdings(document) == {("cn", "co"): 60}
+    assert report.notes[UNREADABLE_END] == 1
+    assert ENDED not in report.skipped
+
+
+@pytest.mark.parametrize(
+    ("start", "noted"),
+    [
+        ("2025-07-01", True),
+        ("2025-07", True),
+        ("2026", True),
+        ("2025-06-30", False),
+        ("2025-06", False),
+        ("2025", False),
+    ],
+)
+def test_interest_starting_after_the_as_of_date_is_counted(tmp_path: Path, start: str, noted: bool):
+    """Not begun yet, but declared: counting it can only raise a restricted share."""
+    document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
+    assert holdings(document) == {("cn", "co"): 60}
+    assert report.notes[STARTS_LATER] == (1 if noted else 0)
+
+
+@pytest.mark.parametrize("start", ["n/a", 20250101, ["2025-01-01"]])
+def test_unreadable_start_date_is_counted(tmp_path: Path, start: Any):
+    document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
+    assert holdings(document) == {("cn", "co"): 60}
+    assert report.notes["unreadable startDate: counted"] == 1
+
+
+def test_an_ended_interest_notes_nothing_about_its_dates(tmp_path: Path):
+    statements = cn_holding(startDate="2030-01-01", endDate="2025-01-01")
+    document, report = run_as_of(tmp_path, statements, AS_OF)
+    assert document["ownership"] == []
+    assert report.notes == {}
+
+
+def test_date_notes_count_only_interests_that_become_holdings(tmp_path: Path):
+    """A relationship replaced later was never a holding: its dates are not reported."""
+    update = relationship("r", "cn", "co", shareholding({"exact": 60}, endDate="2030-01-01"))
+    statements = [*cn_holding(endDate="2030-01-01", startDate="2030-01-01"), update]
+    document, report = run_as_of(tmp_path, statements, AS_OF)
+    assert holdings(document) == {("cn", "co"): 60}
+    assert (report.notes[ENDS_LATER], report.notes[STARTS_LATER]) == (1, 0)
+
+
+def test_dk_cvr_interests_are_read_as_of_the_date(monkeypatch: pytest.MonkeyPatch):
+    """The real 0.2 fragment ends a shareholding and its voting rights on each of 2019-06-25,
+    2021-02-02 and 2023-03-30: those on or before the as-of date have ended, the later ones
+    are counted (with voting rights a registry field, so that all six can be)."""
+    monkeypatch.setattr(bods, "interest_kinds", lambda: frozenset({"shares", "voting", "other"}))
+    path = SAMPLES / "v0.2-oo-register-dk-cvr-fragment.jsonl"
+    for as_of, ended in [
+        (date(2019, 6, 24), 0),
+        (date(2019, 6, 25), 2),
+        (date(2021, 2, 2), 4),
+        (date(2023, 3, 29), 4),
+        (date(2023, 3, 30), 6),
+    ]:
+        builder = RegistryBuilder(str(path), as_of=as_of)
+        bods.import_files([path], builder)
+        builder.document()
+        assert builder.report.skipped[ENDED] == ended, as_of
+        assert builder.report.notes[ENDS_LATER] == 6 - ended, as_of
+
+
+def _last_day(day: date, precision: str) -> date:
+    if precision == "year":
+        return date(day.year, 12, 31)
+    if precision == "month":
+        return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return day
+
+
+@FUZZ
+@given(
+    end=st.dates(date(1900, 1, 1), date(2200, 12, 31)),
+    as_of=st.dates(date(1900, 1, 1), date(2200, 12, 31)),
+    precision=st.sampled_from(["day", "month", "year"]),
+)
+def test_an_interest_ends_exactly_when_its_end_date_is_over(
+    tmp_path: Path, end: date, as_of: date, precision: str
+):
+    """Fail-closed: never dropped before the (last possible) end day, always after it."""
+    text = end.isoformat()[: {"day": 10, "month": 7, "year": 4}[precision]]
+    document, report = run_as_of(tmp_path, cn_holding(endDate=text), as_of)
+    dropped = document["ownership"] == []
+    assert dropped == (as_of >= _last_day(end, precision))
+    if as_of < end:
+        assert not dropped
 
 
 def test_relationship_without_interests_is_a_holding_of_unknown_size(tmp_path: Path):
@@ -842,6 +1022,24 @@ def test_aimia_uk_companies_are_denied_when_canada_is_restricted(opa_with_config
             100.0,
         )
         assert reason["paths"] == [[AIMIA_PARENT, uk]]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    ("as_of", "expected"), [(date(2025, 6, 30), "deny"), (date(2025, 7, 1), "allow")]
+)
+def test_a_holding_ending_after_the_as_of_date_still_denies(
+    opa_server: LocalOpa, tmp_path: Path, as_of: date, expected: str
+):
+    """60% held by a Chinese company until 2025-07-01: a deny the day before, an allow on it
+    (the holding has ended); before the fix any endDate dropped it, a silent allow."""
+    document, _ = run_as_of(tmp_path, cn_holding(endDate="2025-07-01"), as_of)
+    client = PolicyClient(opa_server.url, fallback_revision=opa_server.revision)
+    try:
+        decisions = Screener(client, parse_registry(document, "test"), as_of).screen()
+        assert {d["entity"]: d["decision"] for d in decisions}["co"] == expected
+    finally:
+        client.close()
 
 
 @pytest.mark.integration

@@ -133,6 +133,83 @@ def test_an_inconsistent_result_is_not_written(tmp_path: Path):
     assert len(json.loads(out.read_text())["ownership"]) == 2
 
 
+def cn_holding_until(tmp_path: Path, end: str) -> Path:
+    """BODS 0.4: a Chinese company holds 60% of a British one until ``end``."""
+    statements = [
+        {
+            "recordId": rid,
+            "recordType": "entity",
+            "recordDetails": {
+                "entityType": {"type": "registeredEntity"},
+                "jurisdiction": {"code": code},
+            },
+        }
+        for rid, code in (("co", "GB"), ("cn", "CN"))
+    ]
+    statements.append(
+        {
+            "recordId": "r",
+            "recordType": "relationship",
+            "recordDetails": {
+                "subject": "co",
+                "interestedParty": "cn",
+                "interests": [{"type": "shareholding", "share": {"exact": 60}, "endDate": end}],
+            },
+        }
+    )
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(statements), encoding="utf-8")
+    return source
+
+
+def test_as_of_decides_whether_an_interest_has_ended(tmp_path: Path):
+    """The same input, read the day before its interest ends and on that day."""
+    source = cn_holding_until(tmp_path, "2025-07-01")
+    out = tmp_path / "out.json"
+    result = run("import", "bods", source, "--out", out, "--as-of", "2025-06-30")
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["ownership"] == [
+        {"owner": "cn", "owned": "co", "percent": 60}
+    ]
+    assert "  note 1: interest ends after the as-of date: counted\n" in result.stderr
+    result = run("import", "bods", source, "--out", out, "--as-of", "2025-07-01")
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["ownership"] == []
+    assert "  skipped 1: interest ended (endDate on or before the as-of date)\n" in result.stderr
+
+
+def test_as_of_decides_whether_a_psc_has_ceased(tmp_path: Path):
+    record = {
+        "company_number": "00000001",
+        "data": {
+            "kind": "corporate-entity-person-with-significant-control",
+            "links": {"self": "/company/00000001/persons-with-significant-control/x/ID1"},
+            "natures_of_control": ["ownership-of-shares-75-to-100-percent"],
+            "identification": {"country_registered": "China"},
+            "ceased_on": "2025-07-01",
+        },
+    }
+    source = tmp_path / "psc.jsonl"
+    source.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    before = run("import", "uk-psc", source, "-o", "-", "--as-of", "2025-06-30")
+    on = run("import", "uk-psc", source, "-o", "-", "--as-of", "2025-07-01")
+    assert before.exit_code == on.exit_code == 0, before.output + on.output
+    assert len(json.loads(before.stdout)["ownership"]) == 1
+    assert "PSC ceases after the as-of date: counted" in before.stderr
+    assert json.loads(on.stdout)["ownership"] == []
+    assert "skipped 1: ceased PSC" in on.stderr
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "2025-02-30", "yesterday", ""])
+def test_a_bad_as_of_date_exits_2_naming_the_option(tmp_path: Path, value: str):
+    out = tmp_path / "out.json"
+    result = run("import", "bods", AIMIA, "--out", out, "--as-of", value)
+    assert result.exit_code == 2
+    assert "Invalid value for '--as-of'" in result.stderr
+    assert f"{value!r} is not a date (YYYY-MM-DD)" in result.stderr
+    assert leftovers(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -196,6 +273,41 @@ def test_fuzz_the_command_exits_0_or_2(tmp_path: Path, data: bytes):
         assert not out.exists()
     else:
         load_registry(out)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("as_of", "decision"), [("2025-06-30", "deny"), ("2025-07-01", "allow")])
+def test_the_import_as_of_date_decides_the_screen(
+    tmp_path: Path, opa_server: LocalOpa, as_of: str, decision: str
+):
+    out = tmp_path / "registry.yaml"
+    source = cn_holding_until(tmp_path, "2025-07-01")
+    assert run("import", "bods", source, "--out", out, "--as-of", as_of).exit_code == 0
+    result = run("check", "co", "--registry", out, "--opa-url", opa_server.url, "--as-of", as_of)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["decision"] == decision
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("as_of", "decision"), [("2025-06-30", "deny"), ("2025-07-01", "allow")])
+def test_check_reads_foreign_data_as_of_its_decision_date(
+    tmp_path: Path, opa_server: LocalOpa, as_of: str, decision: str
+):
+    # check/screen --registry-format read the data as of their own --as-of, not today.
+    source = cn_holding_until(tmp_path, "2025-07-01")
+    for command in (["check", "co"], ["screen"]):
+        result = run(
+            *command, "--registry-format", "bods", "--registry", source,
+            "--opa-url", opa_server.url, "--as-of", as_of,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        decided = {d["entity"]: d["decision"] for d in map(json.loads, _documents(result.stdout))}
+        assert decided["co"] == decision
+
+
+def _documents(stdout: str) -> list[str]:
+    """check prints one indented JSON document, screen one per line."""
+    return [stdout] if stdout.startswith("{\n") else stdout.splitlines()
 
 
 @pytest.mark.integration

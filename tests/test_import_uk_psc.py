@@ -8,6 +8,7 @@ a Chinese government body, so it is denied under the default policy.
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stakegate.exc import RegistryError
-from stakegate.importers import import_document
+from stakegate.importers import import_document, uk_psc
+from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.importers.uk_psc import nature_of_control
 from stakegate.opa_client import PolicyClient
 from stakegate.registry import parse_registry
@@ -42,6 +44,15 @@ def psc(company: str, kind: str = "individual-person-with-significant-control", 
         "name": "A Person",
     }
     return {"company_number": company, "data": {**base, **data}}
+
+
+def import_as_of(path: Path, as_of: date) -> tuple[dict[str, Any], ImportReport]:
+    """``import_document`` with ``ceased_on`` read as of ``as_of`` (``import --as-of``)."""
+    builder = RegistryBuilder(str(path), as_of=as_of)
+    uk_psc.import_files([path], builder)
+    document = builder.document()
+    parse_registry(document, str(path))
+    return document, builder.report
 
 
 def holdings(doc: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
@@ -202,6 +213,75 @@ def test_skips_have_reasons(tmp_path: Path):
         "unknown PSC kind: something-new": 1,
         "super-secure PSC: identity withheld by law": 1,
     }
+
+
+CEASES_LATER = "PSC ceases after the as-of date: counted"
+UNREADABLE_CEASED_ON = "unreadable ceased_on: PSC counted as live"
+AS_OF = date(2025, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("ceased_on", "note"),
+    [
+        ("2025-06-29", None),
+        ("2025-06-30", None),
+        ("2025-06", None),
+        ("2025-07-01", CEASES_LATER),
+        ("2025-07", CEASES_LATER),
+        ("2025", CEASES_LATER),
+        ("unknown", UNREADABLE_CEASED_ON),
+        ("2025-02-30", UNREADABLE_CEASED_ON),
+        ("30/06/2020", UNREADABLE_CEASED_ON),
+        (20200101, UNREADABLE_CEASED_ON),
+    ],
+)
+def test_ceased_on_is_read_as_of_the_date(tmp_path: Path, ceased_on: Any, note: str | None):
+    """Ceased only on or before the as-of date; a later or unreadable date is still a PSC."""
+    doc, report = import_as_of(write_lines(tmp_path, [psc("00000001", ceased_on=ceased_on)]), AS_OF)
+    if note is None:
+        assert doc == {"entities": [], "ownership": []}
+        assert report.skipped == {"ceased PSC": 1}
+        assert report.notes == {}
+    else:
+        owner = "GB-COH-00000001/psc/ID00000001"
+        assert holdings(doc) == {
+            (owner, "GB-COH-00000001", "shares"): {
+                "min": 50,
+                "max": 75,
+                "min_exclusive": True,
+                "max_exclusive": True,
+            }
+        }
+        assert report.skipped == {}
+        assert report.notes[note] == 1
+
+
+def test_ceased_true_is_ceased_whatever_the_date(tmp_path: Path):
+    records = [psc("00000001", ceased=True), psc("00000002", ceased=True, ceased_on="2030-01-01")]
+    doc, report = import_as_of(write_lines(tmp_path, records), AS_OF)
+    assert doc == {"entities": [], "ownership": []}
+    assert report.skipped == {"ceased PSC": 2}
+
+
+def test_ceased_on_note_counts_only_psc_that_become_holdings(tmp_path: Path):
+    record = psc("00000001", ceased_on="2030-01-01", natures_of_control=["something-else"])
+    _, report = import_as_of(write_lines(tmp_path, [record]), AS_OF)
+    assert CEASES_LATER not in report.notes
+
+
+def test_sample_psc_read_before_it_ceased_is_kept():
+    """The real sample's only PSC of 10308742 (a resident of Poland, 75% or more of shares and
+    votes, and other control) ceased on 2018-02-27: the day before, it still holds all three."""
+    doc, report = import_as_of(SAMPLE, date(2018, 2, 26))
+    assert "ceased PSC" not in report.skipped
+    assert report.notes[CEASES_LATER] == 1
+    assert (report.entities, report.edges) == (34, 29)
+    kinds = {kind: band for (_, owned, kind), band in holdings(doc).items() if "10308742" in owned}
+    assert kinds["shares"] == kinds["voting"] == {"min": 75, "max": 100}
+    assert set(kinds) == {"shares", "voting", "other"}
+    _, report = import_as_of(SAMPLE, date(2018, 2, 27))
+    assert report.skipped["ceased PSC"] == 1
+    assert (report.entities, report.edges) == (32, 26)
 
 
 def test_legal_person_that_is_not_a_government_is_other(tmp_path: Path):

@@ -130,7 +130,7 @@ def check(
     data_faults: DataFaultMode,
     fmt: str,
 ) -> None:
-    loaded = load_registry_files(registry, registry_format)
+    loaded = load_registry_files(registry, registry_format, as_of)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
     with connect(policy, opa_url) as client:
@@ -169,7 +169,7 @@ def screen(
     fmt: str,
     out: str,
 ) -> None:
-    loaded = load_registry_files(registry, registry_format)
+    loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
     with connect(policy, opa_url) as client:

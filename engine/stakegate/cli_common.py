@@ -71,14 +71,17 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
 
 
-def load_registry_files(paths: Sequence[str], fmt: str = NATIVE) -> Registry:
-    """The registry from ``--registry`` files: one native file, or inputs of an importer."""
+def load_registry_files(
+    paths: Sequence[str], fmt: str = NATIVE, as_of: date | None = None
+) -> Registry:
+    """The registry from ``--registry`` files: one native file, or inputs of an importer read
+    as of ``as_of`` (the decision date: it decides which dated interests have ended)."""
     if fmt == NATIVE:
         if len(paths) != 1:
             raise InputError("a native registry is one file: give --registry once")
         return load_registry(paths[0])
     from stakegate.importers import load_foreign_registry
 
-    registry, report = load_foreign_registry(fmt, [Path(p) for p in paths])
+    registry, report = load_foreign_registry(fmt, [Path(p) for p in paths], as_of)
     click.echo(report.summary(), err=True)
     return registry

@@ -4,7 +4,9 @@ The command streams its inputs through an importer, checks the result exactly as
 ``screen`` will read it (``parse_registry``), and only then writes ``--out``, whole or not at
 all: a registry that would fail later is reported now, with the input file and record, and a
 failed run leaves no half-written registry behind. The counts (entities, ownership records,
-what was skipped and why, what was recorded as unknown) go to stderr.
+what was skipped and why, what was recorded as unknown) go to stderr. ``--as-of`` is the day
+the data is read at: an interest or PSC that ended on or before it is left out, one ending
+later is still held (the importers' docstrings say how each reads its dates).
 
 ``cli.py`` registers the command; like ``cli_bundle`` this module reaches back into ``cli``
 for the error handling only when the command runs, never at import.
@@ -14,12 +16,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
-from stakegate.cli_common import data_faults_option, fail_at_edge
+from stakegate.cli_common import data_faults_option, fail_at_edge, parse_date
 from stakegate.exc import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
 from stakegate.registry import parse_registry
@@ -50,17 +53,26 @@ _SUFFIXES = (".yaml", ".yml", ".json")
     required=True,
     help="Registry to write: .yaml/.yml or .json, whole or not at all ('-': JSON on stdout).",
 )
+@click.option(
+    "--as-of",
+    callback=parse_date,
+    default=None,
+    help="Date the data is read at (YYYY-MM-DD; default: today, UTC): BODS interests and UK "
+    "PSCs that ended on or before it are left out; ones ending later are still held, counted.",
+)
 @data_faults_option(
     "Faults in the imported data (self-ownership, duplicate holdings, owners over 100%): "
     "'error' stops with exit 2 naming every faulty record and writes nothing; 'review' writes "
     "the registry and lists the faults on stderr (screen it with --data-faults review).",
 )
 @fail_at_edge
-def import_command(fmt: str, inputs: tuple[Path, ...], out: str, data_faults: str) -> None:
+def import_command(
+    fmt: str, inputs: tuple[Path, ...], out: str, as_of: date | None, data_faults: str
+) -> None:
     # Checked first: a wrong suffix should not cost a multi-gigabyte import.
     if out != "-" and Path(out).suffix not in _SUFFIXES:
         raise InputError(f"--out {out}: must end in .yaml, .yml or .json (or be '-')")
-    document, report = import_document(fmt, inputs)
+    document, report = import_document(fmt, inputs, as_of)
     registry = parse_registry(document, ", ".join(str(p) for p in inputs))
     faults = list(dict.fromkeys(fault.describe() for fault in registry.faults))
     if faults and data_faults == "error":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -30,18 +31,23 @@ class _Importer(Protocol):
     def import_files(self, paths: Sequence[Path], builder: RegistryBuilder) -> None: ...
 
 
-def import_document(fmt: str, paths: Sequence[Path]) -> tuple[dict[str, Any], ImportReport]:
-    """Import ``paths`` in format ``fmt``: the native registry document and its counts."""
+def import_document(
+    fmt: str, paths: Sequence[Path], as_of: date | None = None
+) -> tuple[dict[str, Any], ImportReport]:
+    """Import ``paths`` in format ``fmt`` as of ``as_of`` (default today, UTC: it decides which
+    dated interests have ended): the native registry document and its counts."""
     if fmt not in FORMATS:
         raise InputError(f"unknown registry format {fmt!r}; expected one of {sorted(FORMATS)}")
     module = cast(_Importer, importlib.import_module(FORMATS[fmt]))
-    builder = RegistryBuilder(", ".join(str(p) for p in paths))
+    builder = RegistryBuilder(", ".join(str(p) for p in paths), as_of=as_of)
     module.import_files(list(paths), builder)
     document = builder.document()
     return document, builder.report
 
 
-def load_foreign_registry(fmt: str, paths: Sequence[Path]) -> tuple[Registry, ImportReport]:
+def load_foreign_registry(
+    fmt: str, paths: Sequence[Path], as_of: date | None = None
+) -> tuple[Registry, ImportReport]:
     """Import and validate in one step, for ``check``/``screen --registry-format``."""
-    document, report = import_document(fmt, paths)
+    document, report = import_document(fmt, paths, as_of)
     return parse_registry(document, ", ".join(str(p) for p in paths)), report

@@ -5,16 +5,25 @@ is streamed, not loaded whole; they feed a ``RegistryBuilder``, which keeps only
 entities and ownership records (a fraction of the input) and counts what was skipped and why.
 Nothing is dropped silently: an unknown country or a missing share becomes an explicit fact
 (no jurisdiction; a 0-100 band) and a counted note, never a guessed value or a zero.
+
+The builder also carries the import's as-of date: an interest has ended only when its end date
+is on or before it. A date read too early would drop a live holding (a silent allow), so
+partial dates end on the last day of their month or year (``date_span``), and an end date that
+cannot be read is no end at all.
 """
 
 from __future__ import annotations
 
+import calendar
 import json
 import os
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +31,36 @@ import yaml
 
 from stakegate.exc import RegistryError
 
-__all__ = ["UNKNOWN_SHARE", "ImportReport", "RegistryBuilder", "write_registry"]
+__all__ = ["UNKNOWN_SHARE", "ImportReport", "RegistryBuilder", "date_span", "write_registry"]
 
 # A holding whose size the source does not state: anything from nothing to everything.
 UNKNOWN_SHARE: dict[str, float] = {"min": 0.0, "max": 100.0}
+# An ISO 8601 calendar date, or a reduced-precision one (a month or a year), as BODS allows.
+_ISO_PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+
+
+# Cached: a large import repeats the same few thousand dates on millions of interests.
+@lru_cache(maxsize=1 << 14)
+def date_span(text: str) -> tuple[date, date] | None:
+    """The first and last day of ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; ``None`` otherwise.
+
+    Callers read an end date as the span's last day: that keeps an interest live longest, so an
+    imprecise date can only count a holding that has ended, never drop one that has not.
+    """
+    match = _ISO_PERIOD.fullmatch(text.strip())
+    if match is None:
+        return None
+    year, month, day = match.groups()
+    try:
+        if day is not None:
+            exact = date(int(year), int(month), int(day))
+            return exact, exact
+        if month is not None:
+            first = date(int(year), int(month), 1)
+            return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        return date(int(year), 1, 1), date(int(year), 12, 31)
+    except ValueError:  # month 13, 30 February, year 0
+        return None
 
 
 @dataclass
@@ -47,10 +82,12 @@ class ImportReport:
 class RegistryBuilder:
     """Accumulates entities and ownership records; later statements replace earlier ones."""
 
-    __slots__ = ("_entities", "_holdings", "report", "source")
+    __slots__ = ("_entities", "_holdings", "as_of", "report", "source")
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, *, as_of: date | None = None) -> None:
         self.source = source
+        # The day the picture is taken at: what ended on or before it is no longer held.
+        self.as_of = as_of or datetime.now(UTC).date()
         self._entities: dict[str, dict[str, Any]] = {}
         # Keyed by (owner, owned, interest, interest_id) so a replaced or repeated statement of
         # the same interest is stored once, never counted twice, and a voting interest does not
@@ -60,8 +97,8 @@ class RegistryBuilder:
 
     def __repr__(self) -> str:
         return (
-            f"<RegistryBuilder source={self.source!r} entities={len(self._entities)} "
-            f"holdings={len(self._holdings)}>"
+            f"<RegistryBuilder source={self.source!r} as_of={self.as_of} "
+            f"entities={len(self._entities)} holdings={len(self._holdings)}>"
         )
 
     def has_entity(self, entity_id: str) -> bool:

@@ -25,8 +25,18 @@ the live record of each, and writes the native registry at the end. How BODS map
   interests are written as ``interest: voting`` / ``other`` when the registry schema has that
   field, else skipped with a counted reason. Several shareholding interests in one relationship
   are added (share classes); several live relationships for the same owner and owned are
-  merged into the band covering each. Interests with an ``endDate`` have ended: skipped.
-  An exact share of 0 is skipped (a native share is more than 0).
+  merged into the band covering each. An exact share of 0 is skipped (a native share is more
+  than 0).
+* **Dates** are read as of the builder's as-of date (``stakegate import --as-of``; else today,
+  UTC). An interest has ended, and is skipped, only when its ``endDate`` is on or before that
+  date. A later ``endDate`` means it is still held: counted, and noted in the report. BODS
+  allows a month (``YYYY-MM``) or a year (``YYYY``) for a date: such an end date is read as
+  the last day of that month or year, which keeps the interest live longest. An ``endDate``
+  that is not such a date is no end at all: the interest is counted as live and noted, never
+  dropped. An interest whose ``startDate`` is after the as-of date has not begun, but it is
+  counted all the same and noted: it is declared, and may already be held by the time the
+  registry is used; counting it can only raise a restricted share, while leaving it out could
+  allow an entity that is, or is about to be, restricted-owned.
 * **Updates**: statements apply in file order (files in the order given). In 0.4 a statement
   replaces the earlier one of its ``recordId``, and ``recordStatus: closed`` removes the record
   and every relationship naming it. In 0.2/0.3 ``replacesStatements`` removes the named
@@ -170,7 +180,9 @@ class _Replay:
             return
         self.closed.discard(rid)
         if record_type == "relationship":
-            self.relationships[rid] = parse_relationship(details, where, "recordDetails")
+            self.relationships[rid] = parse_relationship(
+                details, where, "recordDetails", self.builder.as_of
+            )
         else:
             self.parties[rid] = parse_party(record_type, details, where, "recordDetails")
 
@@ -196,7 +208,7 @@ class _Replay:
                 self.builder.skip("statement replaced by a later statement of its record")
             self.parties[sid] = parse_party(kind, s, where, "")
             return
-        relationship = parse_relationship(s, where, "")
+        relationship = parse_relationship(s, where, "", self.builder.as_of)
         known = self.relationships.get(sid)
         if known is None:
             self.relationships[sid] = relationship
@@ -283,7 +295,7 @@ class _Replay:
         for interest in relationship.interests or (_UNSTATED,):
             kind = "shares" if interest.kind == "untyped" else interest.kind
             if interest.ended:
-                skip("interest ended (endDate given)")
+                skip("interest ended (endDate on or before the as-of date)")
             # On a primary, only an interest stated as direct is a holding of its own; one of
             # unknown level may be the indirect holding the components already give.
             elif components and interest.level != "direct":
@@ -297,6 +309,8 @@ class _Replay:
                     note("interest of no stated type: treated as a shareholding")
                 if interest.level == "indirect":
                     note("indirect interest without its intermediate owners: kept as declared")
+                for counted in interest.counts:
+                    note(counted)
                 shares.setdefault(kind, []).append(interest.share)
         return [
             ((party, subject, kind), _sum(parts, relationship)) for kind, parts in shares.items()

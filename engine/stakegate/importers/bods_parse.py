@@ -8,7 +8,8 @@ JSON types, not by the declared version, so that an older file labelled with a n
 (or not labelled at all, like the Open Ownership Register's pre-0.3 exports) still reads right.
 
 Anything this module cannot read is an error naming the file, line, statement and field; data
-that is merely incomplete (no share, an unknown country) is read as unknown and noted.
+that is merely incomplete (no share, an unknown country) is read as unknown and noted. An
+interest's dates are read against the import's as-of date (``_timing``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import Any, Final
 
 from stakegate.exc import RegistryError
+from stakegate.importers.base import date_span
 from stakegate.importers.countries import normalise_country
 from stakegate.interval import Interval
 from stakegate.registry import registry_schema
@@ -95,13 +98,16 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Interest:
-    """One interest of a relationship; ``share`` ``None`` means not stated."""
+    """One interest of a relationship; ``share`` ``None`` means not stated. ``ended`` is true
+    only for an end date on or before the as-of date; ``counts`` are the report notes for dates
+    that did not stop it counting, noted once the interest is known to become a holding."""
 
     kind: str  # shares | voting | untyped | other
     label: str  # the BODS type as written, for reasons
     level: str  # direct | indirect | unknown (directOrIndirect, or interestLevel before 0.3)
     share: Interval | None
     ended: bool
+    counts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,8 +349,9 @@ def _reference(d: Mapping[str, Any], key: str, where: Where, path: str) -> tuple
     raise where.error(p, "must name a statement or record, or give an unspecified reason")
 
 
-def parse_relationship(d: Mapping[str, Any], where: Where, path: str) -> Relationship:
-    """A relationship (ownership-or-control statement) record's details."""
+def parse_relationship(d: Mapping[str, Any], where: Where, path: str, as_of: date) -> Relationship:
+    """A relationship (ownership-or-control statement) record's details, its interests' dates
+    read as of ``as_of``."""
     subject, why_subject = _reference(d, "subject", where, path)
     party, why_party = _reference(d, "interestedParty", where, path)
     unspecified = None
@@ -353,7 +360,7 @@ def parse_relationship(d: Mapping[str, Any], where: Where, path: str) -> Relatio
     elif party is None:
         unspecified = f"interested party unspecified ({why_party})"
     interests = tuple(
-        _interest(item, where, f"{_path(path, 'interests')}[{i}]")
+        _interest(item, where, f"{_path(path, 'interests')}[{i}]", as_of)
         for i, item in enumerate(_dicts(d, "interests", where, path))
     )
     key = "componentRecords" if d.get("componentRecords") is not None else "componentStatementIDs"
@@ -363,7 +370,7 @@ def parse_relationship(d: Mapping[str, Any], where: Where, path: str) -> Relatio
     )
 
 
-def _interest(d: Mapping[str, Any], where: Where, path: str) -> Interest:
+def _interest(d: Mapping[str, Any], where: Where, path: str, as_of: date) -> Interest:
     label = optional_str(d, "type", where, path)
     key = label.replace("-", "").replace("_", "").lower() if label else "unknowninterest"
     kind = INTEREST_KINDS.get(key, "other")
@@ -371,8 +378,40 @@ def _interest(d: Mapping[str, Any], where: Where, path: str) -> Interest:
         d, "interestLevel", where, path
     )
     share = _share(optional_dict(d, "share", where, path), where, _path(path, "share"))
-    ended = optional_str(d, "endDate", where, path) is not None
-    return Interest(kind, label or "untyped", level or "unknown", share, ended)
+    ended, counts = _timing(d, where, path, as_of)
+    return Interest(kind, label or "untyped", level or "unknown", share, ended, counts)
+
+
+def _timing(
+    d: Mapping[str, Any], where: Where, path: str, as_of: date
+) -> tuple[bool, tuple[str, ...]]:
+    """Whether an interest has ended by ``as_of``, and notes for dates that leave it counted.
+
+    Only an end date surely on or before ``as_of`` ends it: a partial date ends on the last day
+    of its month or year, and an unreadable one ends nothing (dropping a live holding could turn
+    a deny into an allow; counting an ended one cannot). An interest starting after ``as_of``
+    is counted all the same, for the same reason, and noted.
+    """
+    counts: list[str] = []
+    end = optional_str(d, "endDate", where, path)
+    if end is not None:
+        span = date_span(end)
+        if span is not None and span[1] <= as_of:
+            return True, ()
+        counts.append(
+            "unreadable endDate: counted as live"
+            if span is None
+            else "interest ends after the as-of date: counted"
+        )
+    # A start date never stops an interest counting, so one of the wrong type is only noted.
+    start = d.get("startDate")
+    if start is not None:
+        span = date_span(start) if isinstance(start, str) else None
+        if span is None:
+            counts.append("unreadable startDate: counted")
+        elif span[0] > as_of:
+            counts.append("interest starts after the as-of date: counted")
+    return False, tuple(counts)
 
 
 def _share(d: Mapping[str, Any], where: Where, path: str) -> Interval | None:

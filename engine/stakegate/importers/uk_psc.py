@@ -26,7 +26,12 @@ another. A corporate PSC registered at Companies House is linked to that company
 (``GB-COH-<registration_number>``), so chains of UK companies connect.
 
 Ceased PSCs, super-secure PSCs (identity withheld by law), statements and totals lines are
-skipped with counted reasons; unknown countries are left out and counted, never guessed.
+skipped with counted reasons; unknown countries are left out and counted, never guessed. A PSC
+has ceased when it says ``ceased: true`` or its ``ceased_on`` date is on or before the import's
+as-of date (``stakegate import --as-of``; else today, UTC). A ``ceased_on`` after that date is a
+PSC still in control, and one that is not a date (YYYY-MM-DD; a bare month or year is read as
+its last day) is no ceasing at all: both are counted and noted, since dropping a PSC who still
+holds control could allow what should be denied, while counting a ceased one cannot.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from stakegate.exc import RegistryError
-from stakegate.importers.base import RegistryBuilder
+from stakegate.importers.base import RegistryBuilder, date_span
 from stakegate.importers.countries import normalise_country
 
 __all__ = ["import_files", "nature_of_control"]
@@ -184,7 +189,8 @@ class _PscImporter:
             shown = kind if _SLUG.fullmatch(kind) else "?"
             self.builder.skip(f"unknown PSC kind: {shown}")
             return
-        if data.get("ceased_on") or data.get("ceased") is True:
+        ceased, counted = self.ceased(data)
+        if ceased:
             self.builder.skip("ceased PSC")
             return
         natures = data.get("natures_of_control")
@@ -202,6 +208,23 @@ class _PscImporter:
             return
         for interest, band in interests.items():
             self.builder.holding(owner, owned, band, interest=interest)
+        if counted:
+            self.builder.note(counted)
+
+    def ceased(self, data: Mapping[str, Any]) -> tuple[bool, str | None]:
+        """Whether the PSC ceased by the as-of date, else the note for a ``ceased_on`` that
+        leaves it counted (see the module docstring)."""
+        if data.get("ceased") is True:
+            return True, None
+        ceased_on = data.get("ceased_on")
+        if not ceased_on:  # absent, null or empty: no ceasing stated
+            return False, None
+        span = date_span(ceased_on) if isinstance(ceased_on, str) else None
+        if span is None:
+            return False, "unreadable ceased_on: PSC counted as live"
+        if span[1] <= self.builder.as_of:
+            return True, None
+        return False, "PSC ceases after the as-of date: counted"
 
     def company_number(self, rec: Mapping[str, Any], line: int) -> str:
         value = rec.get("company_number")
