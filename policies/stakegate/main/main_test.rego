@@ -449,6 +449,7 @@ test_decision_shortcuts_equal_the_full_path if {
 		object.union(_facts("zero-type", "SG", _zero, _zero), {"type": "trust"}),
 		_facts("acme-sg", "SG", _zero, _zero), # has an exception entry in _policy
 		_facts(" ", "SG", _zero, _zero),
+		_facts(7, "SG", _zero, _zero),
 		_facts("zero-paths", "SG", object.union(_zero, {"paths": [["a", "b"]]}), _zero),
 		_facts("quiet", "SG", _bare(10, 20), _bare(30, 100)),
 		_facts("near", "SG", near, _zero),
