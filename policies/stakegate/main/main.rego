@@ -48,16 +48,16 @@ context(as_of, policy, entities) := object.union(
 # METADATA
 # title: Quiet context
 # description: |
-#   The per-query part of the quiet path: "is_quiet_enabled" (a valid as_of and the ">"
-#   comparison, under which ownership.is_quiet is exact), the decisions' "summary"
-#   (result.policy_summary), the batch's clear jurisdiction and headquarters codes (with "" for a
-#   missing headquarters), the entity "types" it accepts (none when it is not enabled, so that
-#   `decision` tests both at once), and per method the highest quiet "max" (the
-#   percent range's max, or under a method the policy considers, also at most threshold.exceeds)
-#   and the acceptable [min_exclusive, max_exclusive] "flags" (min_exclusive false when considered).
+#   The per-query part of the zero and quiet paths: "is_quiet_enabled" (a valid as_of and the
+#   ">" comparison, under which ownership.is_quiet is exact), the batch's clear jurisdiction and
+#   headquarters codes (with "" for a missing headquarters), the entity "types" it accepts (none
+#   when it is not enabled, so that `decision` tests both at once), per method the highest quiet
+#   "max" (the percent range's max, or under a method the policy considers, also at most
+#   threshold.exceeds) and the acceptable [min_exclusive, max_exclusive] "flags" (min_exclusive
+#   false when considered), the "allow" decision less its entity and ownership, and the zero
+#   path's values ("zero", see _quiet_zero).
 quiet_context(as_of, policy, entities) := {
 	"is_quiet_enabled": _is_quiet_enabled(as_of, policy),
-	"summary": result.policy_summary(policy),
 	"jurisdictions": jurisdiction.clear_jurisdictions(
 		{code | some facts in entities; code := facts.jurisdiction},
 		policy.regions,

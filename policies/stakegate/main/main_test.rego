@@ -400,7 +400,6 @@ test_context if {
 		"is_dated": true,
 		"exceptions": {"acme-sg": {"applied": [_exception_reason("exception_applied", "2026-12-31")], "expired": []}},
 		"is_quiet_enabled": true,
-		"summary": _strict,
 		"jurisdictions": {"SG": true},
 		"headquarters": {"": true, "GB": true},
 		"types": {"company", "person", "state", "other"},
