@@ -31,7 +31,14 @@ import yaml
 
 from stakegate.exc import RegistryError
 
-__all__ = ["UNKNOWN_SHARE", "ImportReport", "RegistryBuilder", "date_span", "write_registry"]
+__all__ = [
+    "UNKNOWN_SHARE",
+    "ImportReport",
+    "RegistryBuilder",
+    "date_span",
+    "ended_by",
+    "write_registry",
+]
 
 # A holding whose size the source does not state: anything from nothing to everything.
 UNKNOWN_SHARE: dict[str, float] = {"min": 0.0, "max": 100.0}
@@ -61,6 +68,13 @@ def date_span(text: str) -> tuple[date, date] | None:
         return date(int(year), 1, 1), date(int(year), 12, 31)
     except ValueError:  # month 13, 30 February, year 0
         return None
+
+
+def ended_by(value: object, as_of: date) -> bool | None:
+    """Whether an end date ``value`` (read as the last day of its ``date_span``) is on or before
+    ``as_of``; ``None`` when it is not a readable date, which the importers count as no end."""
+    span = date_span(value) if isinstance(value, str) else None
+    return None if span is None else span[1] <= as_of
 
 
 @dataclass

@@ -24,7 +24,7 @@ from functools import cache
 from typing import Any, Final
 
 from stakegate.exc import RegistryError
-from stakegate.importers.base import date_span
+from stakegate.importers.base import date_span, ended_by
 from stakegate.importers.countries import normalise_country
 from stakegate.interval import Interval
 from stakegate.registry import registry_schema
@@ -395,12 +395,12 @@ def _timing(
     counts: list[str] = []
     end = optional_str(d, "endDate", where, path)
     if end is not None:
-        span = date_span(end)
-        if span is not None and span[1] <= as_of:
+        ended = ended_by(end, as_of)
+        if ended:
             return True, ()
         counts.append(
             "unreadable endDate: counted as live"
-            if span is None
+            if ended is None
             else "interest ends after the as-of date: counted"
         )
     # A start date never stops an interest counting, so one of the wrong type is only noted.

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from stakegate.exc import RegistryError
-from stakegate.importers.base import RegistryBuilder, date_span
+from stakegate.importers.base import RegistryBuilder, ended_by
 from stakegate.importers.countries import normalise_country
 
 __all__ = ["import_files", "nature_of_control"]
@@ -219,12 +219,10 @@ class _PscImporter:
         ceased_on = data.get("ceased_on")
         if not ceased_on:  # absent, null or empty: no ceasing stated
             return False, None
-        span = date_span(ceased_on) if isinstance(ceased_on, str) else None
-        if span is None:
+        ended = ended_by(ceased_on, self.builder.as_of)
+        if ended is None:
             return False, "unreadable ceased_on: PSC counted as live"
-        if span[1] <= self.builder.as_of:
-            return True, None
-        return False, "PSC ceases after the as-of date: counted"
+        return (True, None) if ended else (False, "PSC ceases after the as-of date: counted")
 
     def company_number(self, rec: Mapping[str, Any], line: int) -> str:
         value = rec.get("company_number")
