@@ -123,11 +123,7 @@ class OwnershipGraph:
         n = len(self.ids)
         # Counting sort of the edges by owned entity gives the in-edge rows.
         start = self.in_start
-        for d in dst:
-            start[d + 1] += 1
-        for i in range(n):
-            start[i + 1] += start[i]
-        fill = start[:-1]
+        fill = _row_starts(start, dst)
         m = len(src)
         in_src = [0] * m
         in_share: list[Interval] = [Interval(0.0, 0.0)] * m
@@ -143,11 +139,7 @@ class OwnershipGraph:
         # Out-edge rows: a second counting sort, by owner, pointing back at the in-edges.
         m = len(in_src)
         out_start = self.out_start
-        for o in in_src:
-            out_start[o + 1] += 1
-        for i in range(n):
-            out_start[i + 1] += out_start[i]
-        fill = out_start[:-1]
+        fill = _row_starts(out_start, in_src)
         out_dst = [0] * m
         out_edge = [0] * m
         for x in range(n):
@@ -196,6 +188,16 @@ class OwnershipGraph:
         if self._components is None:
             self._components = _tarjan(self)
         return self._components
+
+
+def _row_starts(start: list[int], keys: list[int]) -> list[int]:
+    """Counting sort's first pass: fill ``start`` (zeros, one more than the nodes) with the
+    offset of each key's row, and return a copy of the row starts to place entries with."""
+    for key in keys:
+        start[key + 1] += 1
+    for i in range(len(start) - 1):
+        start[i + 1] += start[i]
+    return start[:-1]
 
 
 def _merge_parallel(

@@ -288,19 +288,29 @@ def _optional_fields_ok(rec: dict[str, Any], spec: _Spec) -> bool:
     )
 
 
+def _record_problems(
+    doc: object,
+    where: tuple[str, int],
+    rec: object,
+    fields: frozenset[str],
+    required: Iterable[str],
+) -> list[Problem]:
+    """What entities and holdings share: the record is an object (else that is the only
+    problem), with no unknown field (additionalProperties) and every required one."""
+    if not isinstance(rec, dict):
+        return [problem(doc, where, _type_message("object", rec, ""))]
+    out = [
+        problem(doc, (*where, k), _unknown_field_message(k, fields)) for k in rec if k not in fields
+    ]
+    return out + [problem(doc, (*where, k), _REQUIRED) for k in required if k not in rec]
+
+
 def _entity_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Problem]:
     # Each check mirrors one schema keyword with jsonschema's semantics: a keyword that does
     # not apply to the value's type passes, and NaN passes the numeric limits.
+    out = _record_problems(doc, ("entities", i), rec, spec.entity_fields, spec.entity_required)
     if not isinstance(rec, dict):
-        return [problem(doc, ("entities", i), _type_message("object", rec, ""))]
-    out = [
-        problem(doc, ("entities", i, k), _unknown_field_message(k, spec.entity_fields))
-        for k in rec
-        if k not in spec.entity_fields
-    ]
-    out += [
-        problem(doc, ("entities", i, k), _REQUIRED) for k in spec.entity_required if k not in rec
-    ]
+        return out
     for k, v in rec.items():
         path = ("entities", i, k)
         if k in ("id", "name", "notes", "jurisdiction", "headquarters") and not isinstance(v, str):
@@ -315,16 +325,9 @@ def _entity_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Prob
 
 
 def _holding_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Problem]:
+    out = _record_problems(doc, ("ownership", i), rec, spec.holding_fields, spec.holding_required)
     if not isinstance(rec, dict):
-        return [problem(doc, ("ownership", i), _type_message("object", rec, ""))]
-    out = [
-        problem(doc, ("ownership", i, k), _unknown_field_message(k, spec.holding_fields))
-        for k in rec
-        if k not in spec.holding_fields
-    ]
-    out += [
-        problem(doc, ("ownership", i, k), _REQUIRED) for k in spec.holding_required if k not in rec
-    ]
+        return out
     # The schema's if/else: percent may only be left out of a consolidation record.
     if "percent" not in rec and not _is_consolidation(rec.get("interest")):
         out.append(problem(doc, ("ownership", i, "percent"), _REQUIRED))
