@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate  # noqa: E402
-from stakegate.graph import OwnershipGraph  # noqa: E402
-from stakegate.interval import Threshold  # noqa: E402
-from stakegate.ownership import METHODS, compute_ownership  # noqa: E402
+from stakegate.ownership.compute import METHODS, compute_ownership  # noqa: E402
+from stakegate.ownership.graph import OwnershipGraph  # noqa: E402
+from stakegate.ownership.interval import Threshold  # noqa: E402
 
 
 def _peak_mib() -> float:

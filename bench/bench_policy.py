@@ -26,11 +26,11 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, write_registry  # noqa: E402
-from stakegate.facts import compute_facts, registry_codes  # noqa: E402
-from stakegate.opa_client import PolicyClient  # noqa: E402
-from stakegate.opa_runtime import LocalOpa  # noqa: E402
-from stakegate.registry import load_registry  # noqa: E402
-from stakegate.screening import today  # noqa: E402
+from stakegate.policy.client import PolicyClient  # noqa: E402
+from stakegate.policy.facts import compute_facts, registry_codes  # noqa: E402
+from stakegate.policy.pipeline import today  # noqa: E402
+from stakegate.policy.runtime import LocalOpa  # noqa: E402
+from stakegate.registry.load import load_registry  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

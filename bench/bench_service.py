@@ -31,8 +31,8 @@ from pathlib import Path
 import httpx
 
 from stakegate import settings
-from stakegate.opa_runtime import LocalOpa, free_port
-from stakegate.screening import today
+from stakegate.policy.pipeline import today
+from stakegate.policy.runtime import LocalOpa, free_port
 from stakegate.service.config import ServiceConfig
 from stakegate.service.snapshot import build_snapshot
 

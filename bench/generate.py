@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stakegate.graph import Status
-from stakegate.interval import Interval
+from stakegate.ownership.graph import Status
+from stakegate.ownership.interval import Interval
 
 RESTRICTED = ("CN", "RU", "KP", "IR", "RU-MOW")
 CLEAR = ("SG", "GB", "US", "DE", "KY", "NL", "LU", "HK", "JP", "CH", "VG", "IE")

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from stakegate import settings
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.runtime import LocalOpa
 
 settings.TESTING = True
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from stakegate.opa_runtime import free_port
+from stakegate.policy.runtime import free_port
 
 STAKEGATE = [str(Path(sys.executable).parent / "stakegate")]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from stakegate.cli import cli
+from stakegate.cli.main import cli
 from stakegate.service.audit import GENESIS, AuditLog, verify_log
 
 

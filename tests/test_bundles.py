@@ -24,12 +24,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stakegate import settings
-from stakegate.bundles import approve_bundle, build_bundle, bundle_sources, source_commit
-from stakegate.cli import cli
-from stakegate.exc import BundleVerificationError, InputError
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa, find_opa_binary
-from stakegate.signing import approval_path, key_fingerprint, load_public_key, verify_bundle
+from stakegate.bundles.build import approve_bundle, build_bundle, bundle_sources, source_commit
+from stakegate.bundles.signing import approval_path, key_fingerprint, load_public_key, verify_bundle
+from stakegate.cli.main import cli
+from stakegate.errors import BundleVerificationError, InputError
+from stakegate.opa_binary import find_opa_binary
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.runtime import LocalOpa
 
 from .conftest import FIXTURES, POLICIES, REPO, policy_with_config
 

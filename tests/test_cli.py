@@ -15,8 +15,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from stakegate.cli import cli
-from stakegate.opa_runtime import LocalOpa, free_port
+from stakegate.cli.main import cli
+from stakegate.policy.runtime import LocalOpa, free_port
 
 from .conftest import FIXTURES, POLICIES
 

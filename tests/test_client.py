@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import stakegate
-from stakegate.client import ServiceRequestError, ServiceUnavailableError
-from stakegate.opa_runtime import LocalOpa, free_port
+from stakegate.errors import ServiceRequestError, ServiceUnavailableError
+from stakegate.policy.runtime import LocalOpa, free_port
 
 from .conftest import REPO
 from .service_process import ServiceProcess, serving

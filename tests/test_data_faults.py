@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from stakegate.cli import cli
-from stakegate.exc import DataFaultError
-from stakegate.facts import compute_facts
-from stakegate.interval import Interval, Threshold
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import load_registry
+from stakegate.cli.main import cli
+from stakegate.errors import DataFaultError
+from stakegate.ownership.interval import Interval, Threshold
+from stakegate.policy.facts import compute_facts
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
 
 from .conftest import FIXTURES
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import parse_registry
-from stakegate.screening import Screener
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Screener
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import parse_registry
 
 pytestmark = pytest.mark.integration
 

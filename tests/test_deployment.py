@@ -23,8 +23,9 @@ import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from stakegate.cli import cli
-from stakegate.opa_runtime import find_opa_binary, free_port
+from stakegate.cli.main import cli
+from stakegate.opa_binary import find_opa_binary
+from stakegate.policy.runtime import free_port
 from stakegate.service import ServiceConfig, create_app
 
 from .conftest import REPO

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stakegate.graph import OwnershipGraph
-from stakegate.interval import Interval
+from stakegate.ownership.graph import OwnershipGraph
+from stakegate.ownership.interval import Interval
 
 E = Interval.exact
 

@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stakegate.exc import InputError, RegistryError
+from stakegate.errors import InputError, RegistryError
 from stakegate.importers import bods, import_document, load_foreign_registry
 from stakegate.importers.base import ImportReport, RegistryBuilder
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import parse_registry
-from stakegate.screening import Screener
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Screener
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
 

@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stakegate.cli import cli
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import load_registry
+from stakegate.cli.main import cli
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
 
 from .conftest import FIXTURES
 

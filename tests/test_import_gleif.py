@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 from stakegate.importers import import_document
-from stakegate.opa_client import PolicyClient
-from stakegate.registry import parse_registry
-from stakegate.screening import Screener
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Screener
+from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
 

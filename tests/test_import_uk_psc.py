@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 from stakegate.importers import import_document, uk_psc
 from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.importers.uk_psc import nature_of_control
-from stakegate.opa_client import PolicyClient
-from stakegate.registry import parse_registry
-from stakegate.screening import Screener
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Screener
+from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from stakegate import settings
-from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.opa_client import PolicyClient, PolicyParams
-from stakegate.opa_runtime import LocalOpa, policy_revision
+from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
+from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.runtime import LocalOpa, policy_revision
 
 from .conftest import POLICIES
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from stakegate.exc import OwnershipCycleError
-from stakegate.graph import OwnershipGraph, Status
-from stakegate.interval import Interval, Threshold
-from stakegate.ownership import OwnershipResult, closed_cycles, compute_ownership
+from stakegate.errors import OwnershipCycleError
+from stakegate.ownership.compute import OwnershipResult, closed_cycles, compute_ownership
+from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.interval import Interval, Threshold
 
 Share = float | tuple[float, float] | Interval
 Pair = tuple[float, float]

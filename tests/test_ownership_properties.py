@@ -18,10 +18,10 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stakegate import _linear
-from stakegate.graph import OwnershipGraph, Status
-from stakegate.interval import Interval, Threshold
-from stakegate.ownership import OwnershipResult, compute_ownership
+from stakegate.ownership import _linear
+from stakegate.ownership.compute import OwnershipResult, compute_ownership
+from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.interval import Interval, Threshold
 
 R, U, C = Status.RESTRICTED, Status.UNKNOWN, Status.CLEAR
 CASES = settings(max_examples=100, deadline=None)

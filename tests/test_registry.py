@@ -15,21 +15,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stakegate.exc import InputError, RegistryError
-from stakegate.interval import Interval
-from stakegate.registry import (
-    Entity,
-    EntityType,
-    Holding,
-    InterestType,
-    Registry,
-    load_registry,
-    parse_registry,
-    registry_schema,
-)
-from stakegate.registry_check import Problem as _Problem
-from stakegate.registry_check import fast_problems as _fast_problems
-from stakegate.registry_check import schema_problems as _schema_problems
+from stakegate.errors import InputError, RegistryError
+from stakegate.ownership.interval import Interval
+from stakegate.registry.check import Problem as _Problem
+from stakegate.registry.check import fast_problems as _fast_problems
+from stakegate.registry.check import registry_schema
+from stakegate.registry.check import schema_problems as _schema_problems
+from stakegate.registry.load import load_registry, parse_registry
+from stakegate.registry.model import Entity, EntityType, Holding, InterestType, Registry
 
 from .conftest import FIXTURES
 
@@ -546,7 +539,7 @@ YAML_SNIPPETS = [
 
 @pytest.mark.parametrize("text", YAML_SNIPPETS)
 def test_yaml_fast_path_matches_pyyaml(text: str):
-    from stakegate.registry_parse import _load_yaml
+    from stakegate.registry.parse import _load_yaml
 
     expected = yaml.load(text, Loader=yaml.SafeLoader)
     got = _load_yaml(text.encode())
@@ -557,7 +550,7 @@ def test_yaml_fast_path_matches_pyyaml(text: str):
 
 
 def test_yaml_aliases_stay_shared_not_copied():
-    from stakegate.registry_parse import _load_yaml
+    from stakegate.registry.parse import _load_yaml
 
     doc = _load_yaml(b"shared: &s {id: a}\nagain: *s\n")
     assert isinstance(doc, dict)

@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 from stakegate import settings
-from stakegate.bundles import build_bundle
-from stakegate.cli import cli
-from stakegate.diagram import Node, ownership_svg
-from stakegate.interval import Interval
-from stakegate.review import share_label
+from stakegate.bundles.build import build_bundle
+from stakegate.cli.main import cli
+from stakegate.ownership.interval import Interval
+from stakegate.review.compare import share_label
+from stakegate.review.diagram import Node, ownership_svg
 
 from .conftest import FIXTURES, REPO, policy_with_config
 

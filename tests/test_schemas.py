@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from stakegate.exc import FactsValidationError
-from stakegate.schemas import validate
+from stakegate.errors import FactsValidationError
+from stakegate.policy.schemas import validate
 
 SHARE = {
     "min": 0.0, "max": 0.0, "min_exclusive": False, "max_exclusive": False,
@@ -55,8 +55,8 @@ import json  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from stakegate.decision import _plain_decision  # noqa: E402
-from stakegate.schemas import _plain_entity  # noqa: E402
+from stakegate.policy.decision import _plain_decision  # noqa: E402
+from stakegate.policy.schemas import _plain_entity  # noqa: E402
 
 _JSON_VALUES = st.one_of(
     st.none(),

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from stakegate.exc import InputError
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import load_registry
-from stakegate.screening import check
+from stakegate.errors import InputError
+from stakegate.policy.pipeline import check
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
 from stakegate.service import ServiceConfig, create_app, verify_log
 from stakegate.service.core import DecisionService, decision_ids
 

@@ -24,8 +24,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import load_registry
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
 from stakegate.service import ServiceConfig, create_app, verify_log
 
 from .conftest import REPO

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import load_registry
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
 from stakegate.service.audit import verify_log
 
 from .conftest import REPO, policy_with_config

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import parse_registry
-from stakegate.screening import Screener
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Screener
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
 

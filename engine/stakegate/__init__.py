@@ -4,8 +4,7 @@ The public API is re-exported here; everything else is internal.
 """
 
 from stakegate.client import Client
-from stakegate.decision import Decision, Outcome
-from stakegate.exc import (
+from stakegate.errors import (
     BundleVerificationError,
     EngineError,
     FactsValidationError,
@@ -15,11 +14,13 @@ from stakegate.exc import (
     PolicyEvaluationError,
     RegistryError,
 )
-from stakegate.interval import Interval, Threshold
-from stakegate.opa_client import PolicyClient, PolicyParams
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import Entity, Holding, Registry, load_registry
-from stakegate.screening import Screener, check, connect, screen
+from stakegate.ownership.interval import Interval, Threshold
+from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.decision import Decision, Outcome
+from stakegate.policy.pipeline import Screener, check, connect, screen
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
+from stakegate.registry.model import Entity, Holding, Registry
 
 __all__ = [
     "BundleVerificationError",

@@ -17,29 +17,12 @@ from typing import Any, cast
 
 import httpx
 
-from stakegate.decision import Outcome
-from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
+from stakegate.errors import PolicyEvaluationError, ServiceRequestError, ServiceUnavailableError
+from stakegate.policy.decision import Outcome
 
-__all__ = ["Client", "ServiceRequestError", "ServiceUnavailableError"]
+__all__ = ["Client"]
 
 _OUTCOMES = frozenset(o.value for o in Outcome)
-
-
-class ServiceRequestError(InputError):
-    """The server refused the request (4xx); ``status`` and ``field`` say why."""
-
-    def __init__(self, message: str, status: int, field: str | None = None) -> None:
-        self.status = status
-        self.field = field
-        super().__init__(message)
-
-
-class ServiceUnavailableError(OpaUnavailableError):
-    """No decision could be had: server unreachable, too slow, or it answered 5xx."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        self.status = status
-        super().__init__(message)
 
 
 class Client:

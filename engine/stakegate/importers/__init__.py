@@ -14,9 +14,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from stakegate.exc import InputError
+from stakegate.errors import InputError
 from stakegate.importers.base import ImportReport, RegistryBuilder, write_registry
-from stakegate.registry import Registry, parse_registry
+from stakegate.registry.load import parse_registry
+from stakegate.registry.model import Registry
 
 __all__ = ["FORMATS", "ImportReport", "import_document", "load_foreign_registry", "write_registry"]
 

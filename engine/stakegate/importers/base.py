@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 
 __all__ = [
     "UNKNOWN_SHARE",

@@ -77,8 +77,8 @@ from stakegate.importers.bods_parse import (
     str_list,
 )
 from stakegate.importers.jsonstream import JsonItem, iter_json_items
-from stakegate.interval import Interval
-from stakegate.registry import registry_schema
+from stakegate.ownership.interval import Interval
+from stakegate.registry.check import registry_schema
 
 __all__ = ["import_files"]
 

@@ -23,11 +23,11 @@ from datetime import date
 from functools import cache
 from typing import Any, Final
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 from stakegate.importers.base import date_span, ended_by
 from stakegate.importers.countries import normalise_country
-from stakegate.interval import Interval
-from stakegate.registry import registry_schema
+from stakegate.ownership.interval import Interval
+from stakegate.registry.check import registry_schema
 
 __all__ = [
     "Interest",

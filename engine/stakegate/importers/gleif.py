@@ -47,7 +47,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 from stakegate.importers.base import RegistryBuilder
 from stakegate.importers.countries import normalise_country
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 
 __all__ = ["JsonItem", "iter_json_items"]
 

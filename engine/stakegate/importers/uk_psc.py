@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 from stakegate.importers.base import RegistryBuilder, ended_by
 from stakegate.importers.countries import normalise_country
 

@@ -1,9 +1,9 @@
 """The HTTP decision service: ``create_app(config)`` builds the FastAPI application.
 
 Routes stay thin: they validate the request (pydantic, 422 naming the field), call
-``DecisionService``, and write pre-serialized JSON. Errors are mapped in one place,
-``HANDLERS``, from the engine's exception classes to HTTP statuses, so that no failure can
-surface as a decision: OPA down or late is 503, an invalid policy answer 502, bad input 422.
+``DecisionService``, and write pre-serialized JSON. Every ``EngineError`` is answered by one
+handler with its class's ``http_status`` (``stakegate.errors``), so that no failure can surface as
+a decision: OPA down or late is 503, an invalid policy answer 502, bad input 422.
 """
 
 from __future__ import annotations
@@ -22,19 +22,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from stakegate.exc import (
-    BundleVerificationError,
-    EngineError,
-    InputError,
-    OpaUnavailableError,
-    PolicyEvaluationError,
-    RegistryError,
-)
+from stakegate.errors import EngineError, OpaUnavailableError, RegistryError, TooLargeError
 from stakegate.logs import get_logger
-from stakegate.service.audit import AuditError
 from stakegate.service.config import ServiceConfig
 from stakegate.service.core import DecisionService
-from stakegate.service.errors import TooLargeError, UnknownEntityError
 from stakegate.service.limits import BodyLimitMiddleware
 from stakegate.service.metrics import Metrics, MetricsMiddleware
 from stakegate.service.models import (
@@ -44,32 +35,13 @@ from stakegate.service.models import (
     ErrorResponse,
 )
 
-__all__ = ["HANDLERS", "create_app"]
+__all__ = ["create_app"]
 
 log = get_logger(__name__)
-
-# Most specific first; the first class in an error's MRO that is listed here decides.
-HANDLERS: dict[type[EngineError], int] = {
-    UnknownEntityError: 404,
-    TooLargeError: 413,
-    InputError: 422,
-    OpaUnavailableError: 503,
-    AuditError: 503,
-    BundleVerificationError: 503,
-    PolicyEvaluationError: 502,
-    EngineError: 500,
-}
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse} for code in (401, 404, 413, 422, 502, 503)
 }
-
-
-def _status_for(error: EngineError) -> int:
-    for cls in type(error).__mro__:
-        if cls in HANDLERS:
-            return HANDLERS[cls]
-    return 500
 
 
 def _json(content: Any, status: int = 200) -> Response:
@@ -85,7 +57,7 @@ def error_response(status: int, kind: str, message: str, field: str | None = Non
 
 async def _engine_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, EngineError)
-    status = _status_for(exc)
+    status = exc.http_status
     field = getattr(exc, "field", None)
     if isinstance(exc, RegistryError):
         # "ownership[0] (p -> newco)" + "owner" -> "facts.ownership[0].owner"
@@ -197,8 +169,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
         lifespan=lifespan,
     )
     app.state.service = engine
-    for cls in HANDLERS:
-        app.add_exception_handler(cls, _engine_error)
+    app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(_Unauthorized, _unauthorized)
     authorized = [Depends(_auth_dependency(config))]

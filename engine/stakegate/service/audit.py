@@ -31,26 +31,20 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
-from stakegate.exc import EngineError
+from stakegate.errors import AuditError
 from stakegate.logs import get_logger
 
-__all__ = ["GENESIS", "AuditError", "AuditLog", "AuditReport", "verify_log"]
+__all__ = ["GENESIS", "AuditLog", "AuditReport", "verify_log"]
 
 log = get_logger(__name__)
 
 GENESIS = "0" * 64
 HEAD_SUFFIX = ".head"
 _CHECKPOINT_INTERVAL_S = 1.0
-
-
-class AuditError(EngineError):
-    """The audit log cannot be written; no decision is answered without its audit line."""
-
-    status_code: ClassVar[int] = 503
 
 
 def canonical(record: Mapping[str, Any]) -> str:

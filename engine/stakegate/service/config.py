@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from stakegate import settings
-from stakegate.exc import InputError
+from stakegate.errors import InputError
 
 __all__ = ["ServiceConfig", "is_loopback", "parse_addr", "read_api_keys"]
 

@@ -17,20 +17,20 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
-from stakegate.decision import Decision, verify_decisions
-from stakegate.exc import PolicyEvaluationError
-from stakegate.facts import compute_facts, registry_codes
-from stakegate.logs import get_logger
-from stakegate.registry import parse_registry
-from stakegate.screening import today
-from stakegate.service.audit import AuditLog, canonical, utc_now
-from stakegate.service.config import ServiceConfig
-from stakegate.service.errors import (
+from stakegate.errors import (
     FieldError,
     NotReadyError,
     PolicyChangedError,
+    PolicyEvaluationError,
     UnknownEntityError,
 )
+from stakegate.logs import get_logger
+from stakegate.policy.decision import Decision, verify_decisions
+from stakegate.policy.facts import compute_facts, registry_codes
+from stakegate.policy.pipeline import today
+from stakegate.registry.load import parse_registry
+from stakegate.service.audit import AuditLog, canonical, utc_now
+from stakegate.service.config import ServiceConfig
 from stakegate.service.metrics import Metrics
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
 

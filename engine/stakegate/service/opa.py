@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.opa_client import _revision_from_provenance
+from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
+from stakegate.policy.client import _revision_from_provenance
 
 __all__ = ["AsyncOpa"]
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from stakegate import settings
 from stakegate.logs import get_logger
-from stakegate.opa_client import PolicyClient, PolicyParams
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import Registry, load_registry
-from stakegate.schemas import validate
-from stakegate.screening import Screener, today
+from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.pipeline import Screener, today
+from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.schemas import validate
+from stakegate.registry.load import load_registry
+from stakegate.registry.model import Registry
 from stakegate.service.audit import canonical
 from stakegate.service.config import ServiceConfig
 from stakegate.service.opa import AsyncOpa

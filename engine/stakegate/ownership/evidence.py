@@ -25,8 +25,8 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stakegate.graph import OwnershipGraph, Status
-from stakegate.interval import Interval
+from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.interval import Interval
 
 __all__ = ["PathEvidence", "control_evidence", "look_through_evidence"]
 

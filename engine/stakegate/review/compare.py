@@ -22,16 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from stakegate import settings
-from stakegate.decision import Decision
-from stakegate.diagram import Node, ownership_svg
-from stakegate.exc import PolicyEvaluationError
-from stakegate.facts import registry_codes
-from stakegate.interval import Interval
-from stakegate.opa_client import PolicyClient
-from stakegate.opa_runtime import LocalOpa, find_opa_binary
-from stakegate.registry import Registry
-from stakegate.screening import Screener, today
-from stakegate.signing import VerifiedBundle
+from stakegate.bundles.signing import VerifiedBundle
+from stakegate.errors import PolicyEvaluationError
+from stakegate.opa_binary import find_opa_binary
+from stakegate.ownership.interval import Interval
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.decision import Decision
+from stakegate.policy.facts import registry_codes
+from stakegate.policy.pipeline import Screener, today
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.model import Registry
+from stakegate.review.diagram import Node, ownership_svg
 
 __all__ = ["Review", "compare_bundles", "share_label"]
 

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from stakegate.exc import BundleVerificationError, InputError
+from stakegate.errors import BundleVerificationError, InputError
 
 __all__ = [
     "APPROVAL_SUFFIX",

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
-from stakegate.cli_common import fail_at_edge, parse_date
-from stakegate.exc import InputError
+from stakegate.cli.common import fail_at_edge, parse_date
+from stakegate.errors import InputError
 
 if TYPE_CHECKING:
     import uvicorn

@@ -12,12 +12,18 @@ from datetime import date
 from typing import Any, Literal
 
 from stakegate import settings
-from stakegate.exc import DataFaultError
-from stakegate.graph import OwnershipGraph, Status
-from stakegate.interval import Interval, Threshold
-from stakegate.ownership import METHODS, Method, OwnershipResult, closed_cycles, compute_ownership
-from stakegate.registry import DataFault, Entity, Registry, pair_shares
-from stakegate.schemas import validate_facts
+from stakegate.errors import DataFaultError
+from stakegate.ownership.compute import (
+    METHODS,
+    Method,
+    OwnershipResult,
+    closed_cycles,
+    compute_ownership,
+)
+from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.interval import Interval, Threshold
+from stakegate.policy.schemas import validate_facts
+from stakegate.registry.model import DataFault, Entity, Registry, pair_shares
 
 __all__ = [
     "DataFaultMode",

@@ -26,10 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stakegate import settings
-from stakegate.exc import InputError
-from stakegate.logs import get_logger
-from stakegate.opa_runtime import find_opa_binary
-from stakegate.signing import (
+from stakegate.bundles.signing import (
     ALGORITHM,
     MANIFEST,
     VerifiedBundle,
@@ -37,6 +34,9 @@ from stakegate.signing import (
     key_fingerprint,
     verify_bundle,
 )
+from stakegate.errors import InputError
+from stakegate.logs import get_logger
+from stakegate.opa_binary import find_opa_binary
 
 __all__ = ["approve_bundle", "build_bundle", "bundle_sources", "default_bundle_path"]
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import tempfile
@@ -26,27 +25,16 @@ from types import TracebackType
 import requests
 
 from stakegate import settings
-from stakegate.exc import BundleVerificationError, InputError, OpaUnavailableError
+from stakegate.bundles.signing import ALGORITHM, VerifiedBundle, require_approval, verify_bundle
+from stakegate.errors import BundleVerificationError, InputError, OpaUnavailableError
 from stakegate.logs import get_logger
-from stakegate.signing import ALGORITHM, VerifiedBundle, require_approval, verify_bundle
+from stakegate.opa_binary import find_opa_binary
 
-__all__ = ["LocalOpa", "find_opa_binary", "free_port", "policy_revision"]
+__all__ = ["LocalOpa", "free_port", "policy_revision"]
 
 log = get_logger(__name__)
 
 _POLICY_SUFFIXES = (".rego", ".json", ".yaml", ".yml")
-
-
-def find_opa_binary() -> str:
-    """Path of the OPA binary, or an error that names the setup command."""
-    candidate = settings.OPA_BINARY
-    found = shutil.which(candidate) if os.sep not in candidate else candidate
-    if not found or not os.access(found, os.X_OK):
-        raise OpaUnavailableError(
-            f"OPA binary not found ({candidate!r}); run {settings.SETUP_COMMAND} to install it "
-            "or set STAKEGATE_OPA_BINARY"
-        )
-    return found
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ import json
 from html import escape
 from typing import Any
 
-from stakegate.review import Review
+from stakegate.review.compare import Review
 
 __all__ = ["FORMATS", "render"]
 

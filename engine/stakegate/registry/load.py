@@ -2,15 +2,15 @@
 
 Everything downstream (ownership math, facts, OPA) trusts this module's output. Schema errors
 (malformed files, unknown fields, dangling ids, bad percents) are rejected outright, with messages
-from ``registry_check``. *Data faults*, which real registers do contain, are collected instead of
+from ``check``. *Data faults*, which real registers do contain, are collected instead of
 guessed around, each as a :class:`DataFault` naming its records: self-ownership, duplicate
 holdings (two records of one interest type for one owner and owned entity, unless they say they
 are one interest by a shared ``interest_id``), and owners of one entity whose minimum shares add
 up to more than 100. Records of *different* interest types for one pair (shares and voting rights,
 as UK PSC reports them) are two views of one relationship, not a fault: ``pair_shares`` combines
 them by their larger bounds, so nothing is counted twice and the stronger interest decides. Closed
-cycles are found with the graph (``facts``). Whether a fault stops the run is the caller's choice
-(``--data-faults error|review``).
+cycles are found with the graph (``policy.facts``). Whether a fault stops the run is the caller's
+choice (``data_faults="error"|"review"``).
 """
 
 from __future__ import annotations
@@ -21,134 +21,38 @@ import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.exc import RegistryError
-from stakegate.interval import Interval
-from stakegate.registry_check import (
+from stakegate.errors import RegistryError
+from stakegate.ownership.interval import Interval
+from stakegate.registry.check import (
     CODE_MESSAGE,
     Problem,
     fast_problems,
     problem,
     record_spec,
     registry_error,
-    registry_schema,
     schema_problems,
 )
-from stakegate.registry_parse import parse_document
+from stakegate.registry.model import (
+    DataFault,
+    Entity,
+    EntityType,
+    Holding,
+    InterestType,
+    Registry,
+    pair_shares,
+)
+from stakegate.registry.parse import parse_document
 
-__all__ = [
-    "DataFault",
-    "Entity",
-    "EntityType",
-    "Holding",
-    "InterestType",
-    "Registry",
-    "load_registry",
-    "pair_shares",
-    "parse_registry",
-    "registry_schema",
-]
+__all__ = ["load_registry", "parse_registry"]
 
 # Owners listed when the shares of one entity add up to more than 100.
 MAX_LISTED_OWNERS: Final = 10
 # Owners' minimum shares of one entity may exceed 100 by this much (float noise) before it is a
 # fault. Fixed, unlike the policy's percent_tolerance: this checks data, not a decision.
 SUM_TOLERANCE: Final = 1e-9
-
-
-class EntityType(StrEnum):
-    """What kind of party an entity is; persons count by country of residence."""
-
-    COMPANY = "company"
-    PERSON = "person"
-    STATE = "state"
-    OTHER = "other"
-
-
-class InterestType(StrEnum):
-    """What a holding is: shares (the default), voting rights, accounting consolidation (control
-    without a stated percentage; its share is the policy's ``consolidation_share``), or other."""
-
-    SHARES = "shares"
-    VOTING = "voting"
-    CONSOLIDATION = "consolidation"
-    OTHER = "other"
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """One registry entity; codes are upper case, ``None`` means unknown."""
-
-    id: str
-    type: EntityType
-    name: str | None = None
-    jurisdiction: str | None = None
-    headquarters: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Holding:
-    """``owner`` holds ``share`` percent of ``owned``; ``record`` indexes ``ownership``.
-
-    ``share`` is ``None`` only for a consolidation record without a percent: the policy's
-    ``consolidation_share`` stands in for it when facts are computed.
-    """
-
-    owner: str
-    owned: str
-    share: Interval | None
-    record: int
-    interest: InterestType = InterestType.SHARES
-    interest_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class DataFault:
-    """A fault in the data of ``entity``: ``kind`` is ``self_ownership``, ``duplicate_holding``,
-    ``oversubscribed`` or ``closed_cycle``; ``records`` name the registry records involved."""
-
-    kind: str
-    entity: str
-    records: tuple[str, ...]
-    message: str
-    details: dict[str, Any] = field(default_factory=dict, compare=False)
-
-    def to_json(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {
-            "kind": self.kind,
-            "records": list(self.records),
-            "message": self.message,
-        }
-        if self.details:
-            doc["details"] = self.details
-        return doc
-
-    def describe(self) -> str:
-        return f"{', '.join(self.records)}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class Registry:
-    """A validated registry: entities by id in file order, their holdings, and data faults.
-
-    Holdings exclude self-ownership records and the later records of a duplicate pair, which are
-    reported in ``faults`` instead.
-    """
-
-    source: str
-    entities: dict[str, Entity]
-    holdings: list[Holding]
-    faults: list[DataFault] = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        return (
-            f"Registry(source={self.source!r}, entities={len(self.entities)}, "
-            f"holdings={len(self.holdings)}, faults={len(self.faults)})"
-        )
 
 
 def load_registry(path: str | Path) -> Registry:
@@ -324,29 +228,6 @@ def _share(pct: int | float | dict[str, Any]) -> Interval | str:
     if lo == hi and (lo_x or hi_x):
         return f"band min and max are both {lo} with an exclusive bound: no share fits"
     return Interval(float(lo), float(hi), lo_x, hi_x)
-
-
-def pair_shares(
-    holdings: list[Holding], consolidation_share: Interval | None
-) -> dict[tuple[str, str], Interval]:
-    """One share per (owner, owned) pair: records of different interest types combined by their
-    larger bounds. A consolidation record without a percent counts as ``consolidation_share``
-    (left out when that is None)."""
-    out: dict[tuple[str, str], Interval] = {}
-    for h in holdings:
-        share = h.share if h.share is not None else consolidation_share
-        if share is None:
-            continue
-        key = (h.owner, h.owned)
-        prev = out.get(key)
-        out[key] = share if prev is None else _larger(prev, share)
-    return out
-
-
-def _larger(a: Interval, b: Interval) -> Interval:
-    lo, lo_x = max((a.min, a.min_exclusive), (b.min, b.min_exclusive))
-    hi, hi_x = max((a.max, not a.max_exclusive), (b.max, not b.max_exclusive))
-    return Interval(lo, hi, lo_x, not hi_x)
 
 
 def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:

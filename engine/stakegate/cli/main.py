@@ -19,21 +19,21 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
-from stakegate.cli_bundle import bundle
-from stakegate.cli_common import (
+from stakegate.cli.bundle import bundle
+from stakegate.cli.common import (
     NATIVE,
     data_faults_option,
     fail_at_edge,
     load_registry_files,
     parse_date,
 )
-from stakegate.cli_import import import_command
-from stakegate.cli_service import register as register_service_commands
-from stakegate.exc import InputError
-from stakegate.facts import DataFaultMode, RegistryFacts
+from stakegate.cli.imports import import_command
+from stakegate.cli.output import atomic_output, format_text, make_writer
+from stakegate.cli.serve import register as register_service_commands
+from stakegate.errors import InputError
 from stakegate.importers import FORMATS
-from stakegate.output import atomic_output, format_text, make_writer
-from stakegate.screening import Screener, connect
+from stakegate.policy.facts import DataFaultMode, RegistryFacts
+from stakegate.policy.pipeline import Screener, connect
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -17,7 +17,7 @@ from typing import IO, Any, Protocol
 
 import orjson
 
-from stakegate.decision import Bounds, Decision
+from stakegate.policy.decision import Bounds, Decision
 
 __all__ = ["DecisionWriter", "atomic_output", "format_text", "make_writer"]
 

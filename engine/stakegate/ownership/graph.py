@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
-from stakegate.interval import Interval
+from stakegate.ownership.interval import Interval
 
 __all__ = ["Components", "OwnershipGraph", "Status"]
 

@@ -15,9 +15,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from stakegate.exc import EngineError, InputError
-from stakegate.facts import DATA_FAULT_MODES
-from stakegate.registry import Registry, load_registry
+from stakegate.errors import DataFaultError, EngineError, InputError
+from stakegate.policy.facts import DATA_FAULT_MODES
+from stakegate.registry.load import load_registry
+from stakegate.registry.model import Registry
 
 __all__ = [
     "NATIVE",
@@ -55,10 +56,19 @@ def fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except EngineError as err:
-            click.echo(f"stakegate: error: {err}", err=True)
+            click.echo(f"stakegate: error: {_message(err)}", err=True)
             sys.exit(err.exit_code)
 
     return wrapper
+
+
+def _message(err: EngineError) -> str:
+    """The error as the command line says it: a library parameter named as its flag."""
+    if isinstance(err, DataFaultError):
+        return err.describe("--data-faults review")
+    if isinstance(err, InputError) and err.param:
+        return f"--{err.param.replace('_', '-')}: {err.detail}"
+    return str(err)
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

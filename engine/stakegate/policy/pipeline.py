@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from stakegate import settings
-from stakegate.decision import Decision, verify_decisions
-from stakegate.exc import InputError
-from stakegate.facts import DataFaultMode, RegistryFacts, compute_facts, registry_codes
+from stakegate.errors import InputError
 from stakegate.logs import get_logger
-from stakegate.opa_client import PolicyClient, PolicyParams
-from stakegate.opa_runtime import LocalOpa
-from stakegate.registry import Registry, load_registry
+from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.decision import Decision, verify_decisions
+from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts, registry_codes
+from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.load import load_registry
+from stakegate.registry.model import Registry
 
 __all__ = ["Screener", "check", "connect", "screen"]
 

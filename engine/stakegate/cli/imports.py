@@ -22,10 +22,10 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from stakegate.cli_common import data_faults_option, fail_at_edge, parse_date
-from stakegate.exc import DataFaultError, InputError
+from stakegate.cli.common import data_faults_option, fail_at_edge, parse_date
+from stakegate.errors import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
-from stakegate.registry import parse_registry
+from stakegate.registry.load import parse_registry
 
 __all__ = ["import_command"]
 

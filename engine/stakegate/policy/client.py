@@ -17,8 +17,8 @@ import orjson
 import requests
 
 from stakegate import settings
-from stakegate.exc import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.interval import Comparison, Interval, Threshold
+from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
+from stakegate.ownership.interval import Comparison, Interval, Threshold
 
 __all__ = ["PolicyClient", "PolicyParams"]
 

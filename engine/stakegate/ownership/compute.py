@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from typing import Literal
 
 from stakegate import settings
-from stakegate._linear import solve_clamped
-from stakegate.evidence import PathEvidence, control_evidence, look_through_evidence
-from stakegate.exc import OwnershipCycleError
-from stakegate.graph import OwnershipGraph, Status
-from stakegate.interval import Interval, Threshold
+from stakegate.errors import OwnershipCycleError
+from stakegate.ownership._linear import solve_clamped
+from stakegate.ownership.evidence import PathEvidence, control_evidence, look_through_evidence
+from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.interval import Interval, Threshold
 
 __all__ = ["METHODS", "Method", "OwnershipResult", "closed_cycles", "compute_ownership"]
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 import jsonschema
 
 from stakegate import settings
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 
 __all__ = [
     "CODE_MESSAGE",

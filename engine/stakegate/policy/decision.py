@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from stakegate.exc import FactsValidationError, PolicyEvaluationError
-from stakegate.schemas import validate
+from stakegate.errors import FactsValidationError, PolicyEvaluationError
+from stakegate.policy.schemas import validate
 
 __all__ = ["Decision", "Outcome", "verify_decisions"]
 

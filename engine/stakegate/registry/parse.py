@@ -12,7 +12,7 @@ from typing import Final
 
 import yaml
 
-from stakegate.exc import RegistryError
+from stakegate.errors import RegistryError
 
 __all__ = ["parse_document"]
 

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from stakegate import settings
-from stakegate.exc import FactsValidationError
+from stakegate.errors import FactsValidationError
 
 __all__ = ["load_schema", "validate", "validate_facts", "validator"]
 

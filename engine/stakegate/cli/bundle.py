@@ -16,13 +16,13 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
-from stakegate.bundles import approve_bundle, build_bundle
-from stakegate.cli_common import fail_at_edge, parse_date
-from stakegate.output import atomic_output
-from stakegate.registry import load_registry
-from stakegate.review import compare_bundles
-from stakegate.review_render import FORMATS, render
-from stakegate.signing import verify_bundle
+from stakegate.bundles.build import approve_bundle, build_bundle
+from stakegate.bundles.signing import verify_bundle
+from stakegate.cli.common import fail_at_edge, parse_date
+from stakegate.cli.output import atomic_output
+from stakegate.registry.load import load_registry
+from stakegate.review.compare import compare_bundles
+from stakegate.review.render import FORMATS, render
 
 __all__ = ["bundle"]
 

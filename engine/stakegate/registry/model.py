@@ -1,0 +1,137 @@
+"""The typed registry model: entities, holdings, data faults, and one share per owner pair.
+
+Everything downstream (ownership math, facts, OPA) trusts these objects: ``load`` builds them
+only from records that passed the checks. Codes are upper case and ``None`` means unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from stakegate.ownership.interval import Interval
+
+__all__ = [
+    "DataFault",
+    "Entity",
+    "EntityType",
+    "Holding",
+    "InterestType",
+    "Registry",
+    "pair_shares",
+]
+
+
+class EntityType(StrEnum):
+    """What kind of party an entity is; persons count by country of residence."""
+
+    COMPANY = "company"
+    PERSON = "person"
+    STATE = "state"
+    OTHER = "other"
+
+
+class InterestType(StrEnum):
+    """What a holding is: shares (the default), voting rights, accounting consolidation (control
+    without a stated percentage; its share is the policy's ``consolidation_share``), or other."""
+
+    SHARES = "shares"
+    VOTING = "voting"
+    CONSOLIDATION = "consolidation"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One registry entity; codes are upper case, ``None`` means unknown."""
+
+    id: str
+    type: EntityType
+    name: str | None = None
+    jurisdiction: str | None = None
+    headquarters: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """``owner`` holds ``share`` percent of ``owned``; ``record`` indexes ``ownership``.
+
+    ``share`` is ``None`` only for a consolidation record without a percent: the policy's
+    ``consolidation_share`` stands in for it when facts are computed.
+    """
+
+    owner: str
+    owned: str
+    share: Interval | None
+    record: int
+    interest: InterestType = InterestType.SHARES
+    interest_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DataFault:
+    """A fault in the data of ``entity``: ``kind`` is ``self_ownership``, ``duplicate_holding``,
+    ``oversubscribed`` or ``closed_cycle``; ``records`` name the registry records involved."""
+
+    kind: str
+    entity: str
+    records: tuple[str, ...]
+    message: str
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "kind": self.kind,
+            "records": list(self.records),
+            "message": self.message,
+        }
+        if self.details:
+            doc["details"] = self.details
+        return doc
+
+    def describe(self) -> str:
+        return f"{', '.join(self.records)}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """A validated registry: entities by id in file order, their holdings, and data faults.
+
+    Holdings exclude self-ownership records and the later records of a duplicate pair, which are
+    reported in ``faults`` instead.
+    """
+
+    source: str
+    entities: dict[str, Entity]
+    holdings: list[Holding]
+    faults: list[DataFault] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return (
+            f"Registry(source={self.source!r}, entities={len(self.entities)}, "
+            f"holdings={len(self.holdings)}, faults={len(self.faults)})"
+        )
+
+
+def pair_shares(
+    holdings: list[Holding], consolidation_share: Interval | None
+) -> dict[tuple[str, str], Interval]:
+    """One share per (owner, owned) pair: records of different interest types combined by their
+    larger bounds. A consolidation record without a percent counts as ``consolidation_share``
+    (left out when that is None)."""
+    out: dict[tuple[str, str], Interval] = {}
+    for h in holdings:
+        share = h.share if h.share is not None else consolidation_share
+        if share is None:
+            continue
+        key = (h.owner, h.owned)
+        prev = out.get(key)
+        out[key] = share if prev is None else _larger(prev, share)
+    return out
+
+
+def _larger(a: Interval, b: Interval) -> Interval:
+    lo, lo_x = max((a.min, a.min_exclusive), (b.min, b.min_exclusive))
+    hi, hi_x = max((a.max, not a.max_exclusive), (b.max, not b.max_exclusive))
+    return Interval(lo, hi, lo_x, not hi_x)
