@@ -14,7 +14,6 @@ A trivial comprehension over the same input (``--baseline``) gives the floor.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -27,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import generate, write_registry  # noqa: E402
 from stakegate.policy.client import PolicyClient  # noqa: E402
-from stakegate.policy.facts import compute_facts, registry_codes  # noqa: E402
-from stakegate.policy.pipeline import today  # noqa: E402
+from stakegate.policy.pipeline import Connection, Pipeline, today  # noqa: E402
 from stakegate.policy.runtime import LocalOpa  # noqa: E402
 from stakegate.registry.load import load_registry  # noqa: E402
 
@@ -49,20 +47,11 @@ def _facts_batches(n: int, seed: int, sizes: list[int], policy: Path) -> dict[in
         registry = load_registry(path)
     with LocalOpa(policy) as opa:
         client = PolicyClient(opa.url)
-        params = client.params()
-        classification = client.classify(registry_codes(registry))
+        view = Connection(client, opa.revision).view
         client.close()
-    facts = compute_facts(
-        registry,
-        classification,
-        params.ownership_threshold,
-        consolidation_share=params.consolidation_share,
-    )
+    pipeline = Pipeline(view, registry, today())
     ids = list(registry.entities)
-    return {
-        size: json.dumps({"input": facts.input_document(ids[:size], today())}).encode()
-        for size in sizes
-    }
+    return {size: pipeline.body(pipeline.encoded(ids[:size])) for size in sizes}
 
 
 def _measure(url: str, body: bytes, repeat: int) -> tuple[float, float, float, int]:

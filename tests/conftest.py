@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 
 from stakegate import settings
+from stakegate.ownership.interval import Comparison, Interval
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.view import PolicyParams, PolicyView
 
 settings.TESTING = True
 
@@ -39,6 +41,32 @@ def policy_with_config(base: Path, overrides: dict[str, Any]) -> Path:
     config.update(overrides)
     config_path.write_text(json.dumps(config, indent=2))
     return target
+
+
+def offline_view(
+    restricted: dict[str, str] | None = None,
+    *,
+    threshold: float = 50,
+    comparison: Comparison = ">",
+    consolidation_share: Interval | None = None,
+    unknown: tuple[str, ...] = (),
+) -> PolicyView:
+    """A policy view without OPA, for tests of the Python side alone: every ISO 3166 code is
+    known and clear except ``restricted`` (code -> region) and ``unknown``."""
+    import pycountry
+
+    codes = {c.alpha_2 for c in pycountry.countries} | {s.code for s in pycountry.subdivisions}
+    classification: dict[str, str | None] = {code: None for code in codes - set(unknown)}
+    classification.update(restricted if restricted is not None else {"CN": "CN"})
+    params = PolicyParams(
+        restricted_regions=tuple(sorted(set((restricted or {"CN": "CN"}).values()))),
+        threshold=threshold,
+        comparison=comparison,
+        method="control",
+        percent_tolerance=1e-9,
+        consolidation_share=consolidation_share or Interval(50.0, 100.0, min_exclusive=True),
+    )
+    return PolicyView("test", params, classification, "test")
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +99,6 @@ def opa_with_config(
 
 @pytest.fixture
 def client(opa_server: LocalOpa) -> Iterator[PolicyClient]:
-    policy_client = PolicyClient(opa_server.url, fallback_revision=opa_server.revision)
+    policy_client = PolicyClient(opa_server.url)
     yield policy_client
     policy_client.close()

@@ -30,6 +30,7 @@ from stakegate.cli.main import cli
 from stakegate.errors import BundleVerificationError, InputError
 from stakegate.opa_binary import find_opa_binary
 from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Connection
 from stakegate.policy.runtime import LocalOpa
 
 from .conftest import FIXTURES, POLICIES, REPO, policy_with_config
@@ -192,7 +193,7 @@ def test_go_json_escapes_hash_like_opa(tmp_path: Path):
     assert verify_bundle(out, PUBLIC).version == "1.0.0"
     with LocalOpa(out) as opa:  # and OPA agrees
         client = PolicyClient(opa.url)
-        assert client.params().threshold == 50
+        assert Connection(client, opa.revision).view.params.threshold == 50
         client.close()
 
 
@@ -295,9 +296,9 @@ def test_engine_starts_opa_with_verification_and_reports_revision(signed: Path):
         args = list(opa.proc.args)  # type: ignore[arg-type]
         assert args[args.index("--verification-key") + 1] == str(settings.BUNDLE_PUBLIC_KEY)
         assert args[args.index("--signing-alg") + 1] == "RS256"
-        client = PolicyClient(opa.url, fallback_revision=opa.revision)
-        client.params()
-        assert client.revision == verify_bundle(signed, PUBLIC).revision
+        client = PolicyClient(opa.url)
+        view = Connection(client, opa.revision).view
+        assert view.revision == verify_bundle(signed, PUBLIC).revision
         client.close()
     result = run("check", "sg-sub", "--registry", str(SMALL), "--policy", str(signed))
     assert result.exit_code == 0, result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import pty
@@ -16,6 +17,7 @@ import yaml
 from click.testing import CliRunner
 
 from stakegate.cli.main import cli
+from stakegate.policy.pipeline import today
 from stakegate.policy.runtime import LocalOpa, free_port
 
 from .conftest import FIXTURES, POLICIES
@@ -89,8 +91,20 @@ def test_screen_formats(opa_server: LocalOpa, fmt: str, tmp_path: Path):
     if fmt == "jsonl":
         got = {d["entity"]: d["decision"] for d in map(json.loads, text.splitlines())}
     else:
-        rows = [line.split(",") if fmt == "csv" else line.split() for line in text.splitlines()]
-        got = {row[0]: row[1] for row in rows[1:]}
+        lines = text.splitlines()
+        if fmt == "csv":
+            rows = list(csv.DictReader(lines))
+            got = {row["entity"]: row["decision"] for row in rows}
+            names = {row["entity"]: row["name"] for row in rows}
+            assert names["sg-sub"] == "Sub Pte Ltd (fictional)" and names["uk-half"] == ""
+            assert {row["as_of"] for row in rows} == {today().isoformat()}
+        else:
+            assert lines[0].split()[:3] == ["ENTITY", "NAME", "DECISION"]
+            assert "Parent Co (fictional)" in lines[1]
+            got = {}
+            start = lines[0].index("DECISION")
+            for line in lines[1:]:
+                got[line.split()[0]] = line[start:].split()[0]
     assert got == EXPECTED
     assert list(got) == list(EXPECTED)  # file order
     assert "screened 5 entities: allow 2, deny 2, review 1" in result.stderr

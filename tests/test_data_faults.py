@@ -13,18 +13,17 @@ from click.testing import CliRunner
 
 from stakegate.cli.main import cli
 from stakegate.errors import DataFaultError
-from stakegate.ownership.interval import Interval, Threshold
+from stakegate.ownership.interval import Interval
 from stakegate.policy.facts import compute_facts
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import load_registry
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, offline_view
 
 pytestmark = pytest.mark.integration
 
 FAULTS = FIXTURES / "faults"
 FAULTY = FAULTS / "faulty.yaml"
-CN = {"CN": "CN"}
 
 
 def run(*args: str):
@@ -66,7 +65,7 @@ def test_check_stops_on_faults_elsewhere_in_the_registry(opa_server: LocalOpa):
 
 def test_compute_facts_error_mode_raises_with_every_fault():
     with pytest.raises(DataFaultError) as caught:
-        compute_facts(load_registry(FAULTY), CN, Threshold(50))
+        compute_facts(load_registry(FAULTY), offline_view())
     assert len(caught.value.faults) == 4
 
 
@@ -170,9 +169,7 @@ def test_consolidation_share_is_a_policy_parameter(
 def test_compute_facts_takes_the_consolidation_share():
     facts = compute_facts(
         load_registry(FAULTS / "interests.yaml"),
-        CN,
-        Threshold(50),
-        consolidation_share=Interval(75, 75),
+        offline_view(consolidation_share=Interval(75, 75)),
     )
     assert facts.result.control("consolidated") == Interval(75, 75)
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Screener
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import parse_registry
 
@@ -31,9 +31,13 @@ PROPERTY_SETTINGS = settings(
 
 
 def decide(server: LocalOpa, doc: dict[str, Any]) -> dict[str, str]:
-    client = PolicyClient(server.url, fallback_revision=server.revision)
+    client = PolicyClient(server.url)
     try:
-        screener = Screener(client, parse_registry(doc, "property"), data_faults="error")
+        screener = Screener(
+            Connection(client, server.revision),
+            parse_registry(doc, "property"),
+            data_faults="error",
+        )
         return {d["entity"]: d["decision"] for d in screener.screen()}
     finally:
         client.close()

@@ -23,7 +23,7 @@ from stakegate.errors import InputError, RegistryError
 from stakegate.importers import bods, import_document, load_foreign_registry
 from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Screener
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import parse_registry
 
@@ -964,9 +964,11 @@ RESTRICTED = ["CN", "RU", "KP", "IR"]
 
 def decide(server: LocalOpa, path: Path) -> dict[str, dict[str, Any]]:
     registry, _ = load_foreign_registry("bods", [path])
-    client = PolicyClient(server.url, fallback_revision=server.revision)
+    client = PolicyClient(server.url)
     try:
-        return {d["entity"]: d for d in Screener(client, registry).screen()}
+        return {
+            d["entity"]: d for d in Screener(Connection(client, server.revision), registry).screen()
+        }
     finally:
         client.close()
 
@@ -1034,9 +1036,11 @@ def test_a_holding_ending_after_the_as_of_date_still_denies(
     """60% held by a Chinese company until 2025-07-01: a deny the day before, an allow on it
     (the holding has ended); before the fix any endDate dropped it, a silent allow."""
     document, _ = run_as_of(tmp_path, cn_holding(endDate="2025-07-01"), as_of)
-    client = PolicyClient(opa_server.url, fallback_revision=opa_server.revision)
+    client = PolicyClient(opa_server.url)
     try:
-        decisions = Screener(client, parse_registry(document, "test"), as_of).screen()
+        decisions = Screener(
+            Connection(client, opa_server.revision), parse_registry(document, "test"), as_of
+        ).screen()
         assert {d["entity"]: d["decision"] for d in decisions}["co"] == expected
     finally:
         client.close()

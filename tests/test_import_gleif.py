@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from stakegate.errors import RegistryError
 from stakegate.importers import import_document
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Screener
 from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
@@ -298,9 +298,12 @@ def test_fuzz_csv_rows_never_crash(tmp_path: Path, rows: list[list[str]]):
 def decide(server: Any, files: list[Path]) -> dict[str, str]:
     doc, _ = import_document("gleif", files)
     registry = parse_registry(doc, "gleif")
-    client = PolicyClient(server.url, fallback_revision=server.revision)
+    client = PolicyClient(server.url)
     try:
-        return {d["entity"]: d["decision"] for d in Screener(client, registry).screen()}
+        return {
+            d["entity"]: d["decision"]
+            for d in Screener(Connection(client, server.revision), registry).screen()
+        }
     finally:
         client.close()
 

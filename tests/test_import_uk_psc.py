@@ -21,7 +21,7 @@ from stakegate.importers import import_document, uk_psc
 from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.importers.uk_psc import nature_of_control
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Screener
 from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
@@ -421,9 +421,12 @@ def test_sample_decisions(opa_server):
         # the decisions below rest on them alone.
         doc["ownership"] = [h for h in doc["ownership"] if "interest" not in h]
     registry = parse_registry(doc, str(SAMPLE))
-    client = PolicyClient(opa_server.url, fallback_revision=opa_server.revision)
+    client = PolicyClient(opa_server.url)
     try:
-        decisions = {d["entity"]: d for d in Screener(client, registry).screen()}
+        decisions = {
+            d["entity"]: d
+            for d in Screener(Connection(client, opa_server.revision), registry).screen()
+        }
     finally:
         client.close()
     assert decisions[SAFE]["decision"] == "deny"

@@ -11,25 +11,36 @@ import pytest
 
 from stakegate import settings
 from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.ownership.interval import Interval
+from stakegate.policy.client import PolicyClient
+from stakegate.policy.pipeline import Connection
 from stakegate.policy.runtime import LocalOpa, policy_revision
+from stakegate.policy.view import VIEW_QUERY, PolicyParams
 
 from .conftest import POLICIES
 
 pytestmark = pytest.mark.integration
 
 
-def test_local_opa_serves_the_policy_and_stops(opa_server: LocalOpa):
-    client = PolicyClient(opa_server.url, fallback_revision=opa_server.revision)
-    params = client.params()
-    assert params == PolicyParams(("CN", "IR", "KP", "RU"), 50.0, ">", "control", 1e-9)
-    assert client.revision == policy_revision(POLICIES)
+def test_one_query_gives_the_parameters_and_every_code(opa_server: LocalOpa):
+    client = PolicyClient(opa_server.url)
+    view = Connection(client, opa_server.revision).view
+    majority = Interval(50.0, 100.0, min_exclusive=True)
+    assert view.params == PolicyParams(
+        ("CN", "IR", "KP", "RU"), 50.0, ">", "control", 1e-9, majority
+    )
+    assert view.revision == policy_revision(POLICIES)
+    # Countries match their subdivisions; known codes elsewhere are clear; others are unknown.
+    assert [view.region(c) for c in ("CN", "RU-MOW", "KP", "SG", "UA-43")] == [
+        "CN",
+        "RU",
+        "KP",
+        None,
+        None,
+    ]
+    assert view.is_known("SG") and view.is_known("UA-43")
+    assert not any(view.is_known(c) for c in ("XX", "ZZ", "QQ-123", "IRL"))
     client.close()
-
-
-def test_classification_is_case_insensitive_and_matches_subdivisions(client: PolicyClient):
-    got = client.classify(["CN", "ru-mow", "RU-MOW", "SG", "UA-43", "KP", "IRL"])
-    assert got == {"CN": "CN", "ru-mow": "RU", "RU-MOW": "RU", "KP": "KP"}
 
 
 def test_missing_binary_names_the_setup_command(monkeypatch: pytest.MonkeyPatch):
@@ -102,13 +113,13 @@ def silent_server() -> Iterator[str]:
 def test_slow_opa_times_out_as_unavailable(silent_server: str):
     client = PolicyClient(silent_server, timeout=0.3)
     with pytest.raises(OpaUnavailableError, match="did not answer"):
-        client.params()
+        client.read(VIEW_QUERY)
 
 
 def test_undefined_decision_is_an_error(opa_server: LocalOpa):
     client = PolicyClient(opa_server.url)
     with pytest.raises(PolicyEvaluationError, match="undefined"):
-        client._query("stakegate.main.no_such_rule", {"entities": []})
+        client.query("stakegate.main.no_such_rule", b'{"input": {"entities": []}}')
 
 
 @pytest.mark.parametrize(

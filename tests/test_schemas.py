@@ -124,8 +124,10 @@ _DECISION = {
     "reasons": [],
     "ownership": {"control": {"min": 0.0, "max": 0.0}, "look_through": {"min": 0.0, "max": 0.0}},
     "policy": {"revision": "r", "method": "control", "threshold": 50, "comparison": ">"},
+    "as_of": "2026-11-30",
 }
 _DECISION_PATHS = [["entity"], ["decision"], ["reasons"], ["extra"], ["ownership", "other"]]
+_DECISION_PATHS += [["as_of"], ["name"]]
 _DECISION_PATHS += [
     ["ownership", m, k] for m in ("control", "look_through") for k in ("min", "max")
 ]
@@ -149,6 +151,7 @@ def test_plain_decision_accepts_only_what_the_schema_accepts(mutations):
 
 _POOL = [None, True, False, 0, 1, -1, 50, 100, 101, 0.5, -0.5, 100.5, float("nan"), float("inf")]
 _POOL += ["", " ", "a", "CN", "company", "person", "deny", "allow", "control", ">", "x y"]
+_POOL += ["2026-11-30", "2026-13-01", "2026-11-30\n", "20261130"]
 _POOL += [[], {}, [["a", "b"]], {"min": 0.0}]
 
 

@@ -126,9 +126,10 @@ def test_health_metrics_and_openapi(service):
     assert health.status_code == 200
     assert health.json()["entities"] == len(load_registry(REGISTRY).entities)
     text = service.get("/metrics").text
-    assert 'stakegate_decisions_total{outcome="deny"} 1' in text
-    assert 'stakegate_http_requests_total{method="POST",route="/v1/decisions",status="200"} 1' in (
-        text
+    assert 'stakegate_decisions_total{outcome="deny"} 1.0' in text
+    assert (
+        'stakegate_http_requests_total{method="POST",route="/v1/decisions",status="200"} 1.0'
+        in (text)
     )
     assert "stakegate_audit_lines_total" in text
     spec = service.get("/openapi.json").json()

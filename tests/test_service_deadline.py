@@ -257,10 +257,13 @@ def test_a_late_batch_is_503_with_no_partial_results(service, proxy):
     proxy.slow.set()
     _assert_too_late(_decide(service, {"entities": IDS}))  # several queries (opa_chunk=6)
     _assert_too_late(_decide(service, {"entities": [ALLOWED, DENIED]}))  # one query
-    # Caller-supplied facts: the region classification passes, the decisions query is late.
+    # Caller-supplied facts: one decisions query (the policy view was read at start-up), late.
+    with proxy.lock:
+        before = len(proxy.targets)
     _assert_too_late(_decide(service, {"facts": FRAGMENT}))
     with proxy.lock:
-        assert any(t.startswith("/v1/data/stakegate/regions/classification") for t in proxy.targets)
+        asked = proxy.targets[before:]
+    assert len(asked) == 1 and asked[0].startswith("/v1/data/stakegate/main/decisions"), asked
     proxy.wait_for(lambda p: p.held >= 3 and p.dropped == p.held)
     assert proxy.late == 0
 
@@ -293,10 +296,10 @@ def _fail_then_answer(service: TestClient, proxy: SlowProxy, log: Path) -> None:
     assert _audited_decisions(log) == []  # the log is fsync'd before any answer: it is complete
     text = service.get("/metrics").text
     status_503 = 'stakegate_http_requests_total{method="POST",route="/v1/decisions",status="503"}'
-    assert f"{status_503} {len(payloads)}" in text.splitlines()
+    assert f"{status_503} {float(len(payloads))}" in text.splitlines()
     assert "stakegate_decisions_total{" not in text  # no outcome was ever counted
     decisions_lines = [line for line in text.splitlines() if line.startswith(status_503[:-15])]
-    assert decisions_lines == [f"{status_503} {len(payloads)}"]  # no other status, no 200
+    assert decisions_lines == [f"{status_503} {float(len(payloads))}"]  # no other status, no 200
 
     proxy.slow.clear()
     answered = _decide(service, {"entity": ALLOWED})

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Screener
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import parse_registry
 
@@ -30,9 +30,12 @@ CASES: list[dict[str, Any]] = yaml.safe_load(
 
 def decide_all(server: LocalOpa, registry_doc: dict[str, Any], as_of: date | None):
     registry = parse_registry(registry_doc, "worked example")
-    client = PolicyClient(server.url, fallback_revision=server.revision)
+    client = PolicyClient(server.url)
     try:
-        return {d["entity"]: d for d in Screener(client, registry, as_of).screen()}
+        return {
+            d["entity"]: d
+            for d in Screener(Connection(client, server.revision), registry, as_of).screen()
+        }
     finally:
         client.close()
 

@@ -6,6 +6,7 @@ The public API is re-exported here; everything else is internal.
 from stakegate.client import Client
 from stakegate.errors import (
     BundleVerificationError,
+    DataFaultError,
     EngineError,
     FactsValidationError,
     InputError,
@@ -15,16 +16,20 @@ from stakegate.errors import (
     RegistryError,
 )
 from stakegate.ownership.interval import Interval, Threshold
-from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.client import AsyncPolicyClient, PolicyClient
 from stakegate.policy.decision import Decision, Outcome
-from stakegate.policy.pipeline import Screener, check, connect, screen
+from stakegate.policy.pipeline import Connection, Pipeline, Screener, check, connect, screen
 from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.view import PolicyParams, PolicyView
 from stakegate.registry.load import load_registry
 from stakegate.registry.model import Entity, Holding, Registry
 
 __all__ = [
+    "AsyncPolicyClient",
     "BundleVerificationError",
     "Client",
+    "Connection",
+    "DataFaultError",
     "Decision",
     "EngineError",
     "Entity",
@@ -36,9 +41,11 @@ __all__ = [
     "OpaUnavailableError",
     "Outcome",
     "OwnershipCycleError",
+    "Pipeline",
     "PolicyClient",
     "PolicyEvaluationError",
     "PolicyParams",
+    "PolicyView",
     "Registry",
     "RegistryError",
     "Screener",

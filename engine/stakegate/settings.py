@@ -58,6 +58,8 @@ BATCH_SIZE: int = int(_env("BATCH_SIZE", "2000"))
 # Evidence bounds: paths kept per method and entity, and nodes kept per path.
 MAX_PATHS: int = int(_env("MAX_PATHS", "5"))
 MAX_PATH_NODES: int = int(_env("MAX_PATH_NODES", "32"))
+# Seconds between progress lines of a long run when stderr is not a terminal (--progress).
+PROGRESS_INTERVAL: float = float(_env("PROGRESS_INTERVAL", "5"))
 # Emit log lines as JSON rather than key=value text.
 LOG_JSON: bool = _env("LOG_JSON", "false").lower() in ("1", "true", "yes")
 # Public key (PEM, RSA) that every policy bundle must be signed for; OPA started on a bundle

@@ -7,14 +7,17 @@ They live apart from ``cli.py`` so the command modules (``cli_bundle``, ``cli_im
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import wraps
 from pathlib import Path
+from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 import click
 
+from stakegate import settings
 from stakegate.errors import DataFaultError, EngineError, InputError
 from stakegate.policy.facts import DATA_FAULT_MODES
 from stakegate.registry.load import load_registry
@@ -22,6 +25,7 @@ from stakegate.registry.model import Registry
 
 __all__ = [
     "NATIVE",
+    "Progress",
     "data_faults_option",
     "fail_at_edge",
     "load_registry_files",
@@ -95,3 +99,51 @@ def load_registry_files(
     registry, report = load_foreign_registry(fmt, [Path(p) for p in paths], as_of)
     click.echo(report.summary(), err=True)
     return registry
+
+
+class Progress:
+    """Progress of a long run on stderr: a bar on a terminal, otherwise (when asked for) one line
+    every ``settings.PROGRESS_INTERVAL`` seconds, so that CI logs and pipes show it too.
+
+    ``enabled=None`` means: a bar when stderr is a terminal, nothing otherwise."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None) -> None:
+        tty = sys.stderr.isatty()
+        self.total, self.label, self.done = total, label, 0
+        self._bar: Any = None
+        self._lines = bool(enabled) and not tty
+        if (enabled is None or enabled) and tty:
+            self._bar = click.progressbar(length=total, label=label, file=sys.stderr)
+        self._started = self._last = time.monotonic()
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(exc_type, exc, tb)
+        elif self._lines and exc is None:
+            self._line()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self._bar is not None:
+            self._bar.update(count)
+        elif self._lines and time.monotonic() - self._last >= settings.PROGRESS_INTERVAL:
+            self._line()
+
+    def _line(self) -> None:
+        self._last = now = time.monotonic()
+        share = 100.0 * self.done / self.total if self.total else 100.0
+        rate = self.done / max(now - self._started, 1e-9)
+        click.echo(
+            f"{self.label}: {self.done}/{self.total} ({share:.0f}%), {rate:,.0f}/s",
+            err=True,
+        )

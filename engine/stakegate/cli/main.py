@@ -1,8 +1,8 @@
-"""The ``stakegate`` command: a thin click layer over ``screening``.
+"""The ``stakegate`` command: a thin click layer over the one decision pipeline.
 
-Errors are caught only here, at the edge: an ``EngineError`` prints one clear message and exits
-with its class's code (1: no decision could be made; 2: bad usage or input). Anything else is a
-bug and keeps its traceback.
+Errors are caught only at the edge (``common.fail_at_edge``): an ``EngineError`` prints one
+clear message and exits with its class's code (1: no decision could be made; 2: bad usage or
+input). Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import json
 import logging
 import sys
 from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import date
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
@@ -22,21 +22,30 @@ from stakegate import settings
 from stakegate.cli.bundle import bundle
 from stakegate.cli.common import (
     NATIVE,
+    Progress,
     data_faults_option,
     fail_at_edge,
     load_registry_files,
     parse_date,
 )
 from stakegate.cli.imports import import_command
-from stakegate.cli.output import atomic_output, format_text, make_writer
+from stakegate.cli.output import (
+    CHECK_FORMATS,
+    SCREEN_FORMATS,
+    atomic_output,
+    make_writer,
+)
 from stakegate.cli.serve import register as register_service_commands
-from stakegate.errors import InputError
 from stakegate.importers import FORMATS
 from stakegate.policy.facts import DataFaultMode, RegistryFacts
-from stakegate.policy.pipeline import Screener, connect
+from stakegate.policy.pipeline import Screener, connect, require_entities
 
-P = ParamSpec("P")
-R = TypeVar("R")
+
+def _version() -> str:
+    try:
+        return version("stakegate")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
+        return "unknown"
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,7 +84,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "--as-of",
             callback=parse_date,
             default=None,
-            help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
+            help="The date decided for (YYYY-MM-DD; default: today, UTC): dated holdings, "
+            "designations and exceptions are read as of it.",
         ),
         data_faults_option(
             "Data faults in the registry (self-ownership, duplicate holdings, owners over "
@@ -107,6 +117,7 @@ def _fault_summary(facts: RegistryFacts) -> None:
 
 
 @click.group(help="Decide whether entities may use a service under the restricted-ownership rule.")
+@click.version_option(_version(), "--version", prog_name="stakegate")
 @click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv for debug).")
 def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -117,7 +128,13 @@ def cli(verbose: int) -> None:
 @click.argument("entity_id")
 @_common
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(CHECK_FORMATS),
+    default="json",
+    show_default=True,
+    help="json: the decision object; text: a few lines for a person; table, csv, jsonl: one "
+    "row or line, as screen writes them.",
 )
 @fail_at_edge
 def check(
@@ -131,16 +148,18 @@ def check(
     fmt: str,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
-    if entity_id not in loaded.entities:
-        raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
-    with connect(policy, opa_url) as client:
-        screener = Screener(client, loaded, as_of, data_faults=data_faults)
+    require_entities(loaded, [entity_id])
+    with connect(policy, opa_url) as connection:
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults)
         decision = screener.decide([entity_id])[0]
     _fault_summary(screener.facts)
     if fmt == "json":
-        click.echo(json.dumps(decision, indent=2))
-    else:
-        click.echo(format_text(decision), nl=False)
+        click.echo(json.dumps(decision, indent=2, ensure_ascii=False))
+        return
+    with atomic_output("-") as handle:
+        writer = make_writer(fmt, handle, len(entity_id))
+        writer.write(decision)
+        writer.close()
 
 
 @cli.command(help="Decide every entity of a registry; one decision per line or row.")
@@ -148,15 +167,23 @@ def check(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv", "table"]),
+    type=click.Choice(SCREEN_FORMATS),
     default="jsonl",
     show_default=True,
+    help="jsonl: one decision object per line; csv and table: one row per entity (with its "
+    "name); text: a few lines per entity; json: one array.",
 )
 @click.option(
     "--out",
     "-o",
     default="-",
     help="Output file, written whole or not at all ('-': standard output).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Report progress on stderr: a bar on a terminal, otherwise a line every few seconds "
+    "(default: on when stderr is a terminal).",
 )
 @fail_at_edge
 def screen(
@@ -168,23 +195,18 @@ def screen(
     data_faults: DataFaultMode,
     fmt: str,
     out: str,
+    progress: bool | None,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
-    with connect(policy, opa_url) as client:
-        screener = Screener(client, loaded, as_of, data_faults=data_faults)
+    with connect(policy, opa_url) as connection:
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults)
         _fault_summary(screener.facts)
-        show_progress = sys.stderr.isatty()
         with atomic_output(out) as handle:
             writer = make_writer(fmt, handle, width)
-            progress: Any = (
-                click.progressbar(length=len(loaded.entities), label="screening", file=sys.stderr)
-                if show_progress
-                else nullcontext(None)
-            )
-            with progress as bar:
-                for decision in screener.screen(on_batch=bar.update if bar else None):
+            with Progress(len(loaded.entities), "screening", progress) as report:
+                for decision in screener.screen(on_batch=report.advance):
                     writer.write(decision)
                     counts[decision["decision"]] = counts.get(decision["decision"], 0) + 1
             writer.close()

@@ -1,5 +1,8 @@
-"""Writes decisions as JSON, JSON lines, CSV, a text table or prose, and never half a file.
+"""Writes decisions in the command line's formats, and never half a file.
 
+One vocabulary serves every command (``FORMATS``): ``json`` is one JSON document, ``jsonl`` one
+JSON object per line, ``csv`` and ``table`` one row per entity, ``text`` a few lines a person
+reads; reports add ``md``, ``html`` and ``pdf``. Each command accepts the subset that fits it.
 ``atomic_output`` writes to a hidden partial file beside the target and renames it only when
 the whole run succeeded, so a run that fails midway leaves ``--out`` untouched.
 """
@@ -19,7 +22,29 @@ import orjson
 
 from stakegate.policy.decision import Bounds, Decision
 
-__all__ = ["DecisionWriter", "atomic_output", "format_text", "make_writer"]
+__all__ = [
+    "CHECK_FORMATS",
+    "FORMATS",
+    "SCREEN_FORMATS",
+    "DecisionWriter",
+    "atomic_output",
+    "format_text",
+    "make_writer",
+]
+
+# What each --format name means, whatever the command.
+FORMATS = {
+    "json": "one JSON document",
+    "jsonl": "one JSON object per line",
+    "csv": "comma-separated values, one row per entity, with a header",
+    "table": "aligned columns for a terminal",
+    "text": "a few lines per entity, for a person",
+    "md": "a Markdown report",
+    "html": "an HTML report",
+    "pdf": "a PDF report",
+}
+CHECK_FORMATS = ("json", "jsonl", "csv", "table", "text")
+SCREEN_FORMATS = ("jsonl", "json", "csv", "table", "text")
 
 PARTIAL_MARKER = ".partial-"
 
@@ -77,6 +102,7 @@ class _JsonLines:
 
 _CSV_COLUMNS = [
     "entity",
+    "name",
     "decision",
     "reason_codes",
     "control_min",
@@ -84,6 +110,7 @@ _CSV_COLUMNS = [
     "look_through_min",
     "look_through_max",
     "policy_revision",
+    "as_of",
 ]
 
 
@@ -98,6 +125,7 @@ class _Csv:
         self.writer.writerow(
             [
                 decision["entity"],
+                decision.get("name", ""),
                 decision["decision"],
                 _codes(decision),
                 own["control"]["min"],
@@ -105,6 +133,7 @@ class _Csv:
                 own["look_through"]["min"],
                 own["look_through"]["max"],
                 decision["policy"]["revision"],
+                decision["as_of"],
             ]
         )
 
@@ -113,18 +142,26 @@ class _Csv:
 
 
 class _Table:
+    _NAME_WIDTH = 32
+
     def __init__(self, handle: IO[str], entity_width: int) -> None:
         self.handle = handle
-        self.row = f"{{:<{entity_width}}}  {{:<8}}  {{:>12}}  {{:>14}}  {{}}\n"
+        self.row = (
+            f"{{:<{entity_width}}}  {{:<{self._NAME_WIDTH}}}  {{:<8}}  {{:>12}}  {{:>14}}  {{}}\n"
+        )
         handle.write(
-            self.row.format("ENTITY", "DECISION", "CONTROL %", "LOOK-THROUGH %", "REASONS")
+            self.row.format("ENTITY", "NAME", "DECISION", "CONTROL %", "LOOK-THROUGH %", "REASONS")
         )
 
     def write(self, decision: Decision) -> None:
         own = decision["ownership"]
+        name = decision.get("name", "")
+        if len(name) > self._NAME_WIDTH:
+            name = name[: self._NAME_WIDTH - 1] + "…"
         self.handle.write(
             self.row.format(
                 decision["entity"],
+                name,
                 decision["decision"],
                 _percent(own.get("control")),
                 _percent(own.get("look_through")),
@@ -136,10 +173,42 @@ class _Table:
         self.handle.flush()
 
 
+class _JsonArray:
+    """One JSON array, written as decisions come (the whole list is never held)."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+        self.first = True
+        handle.write("[")
+
+    def write(self, decision: Decision) -> None:
+        self.handle.write(("\n" if self.first else ",\n") + orjson.dumps(decision).decode())
+        self.first = False
+
+    def close(self) -> None:
+        self.handle.write("\n]\n" if not self.first else "]\n")
+        self.handle.flush()
+
+
+class _Text:
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+
+    def write(self, decision: Decision) -> None:
+        self.handle.write(format_text(decision))
+
+    def close(self) -> None:
+        self.handle.flush()
+
+
 def make_writer(fmt: str, handle: IO[str], entity_width: int = 20) -> DecisionWriter:
-    """A writer for ``screen --format`` (``jsonl``, ``csv`` or ``table``)."""
+    """A writer of decisions in one of ``SCREEN_FORMATS``."""
     if fmt == "jsonl":
         return _JsonLines(handle)
+    if fmt == "json":
+        return _JsonArray(handle)
+    if fmt == "text":
+        return _Text(handle)
     if fmt == "csv":
         return _Csv(handle)
     if fmt == "table":
@@ -170,12 +239,14 @@ def format_text(decision: Decision) -> str:
     """A decision as a few lines a reviewer can read."""
     own = decision["ownership"]
     policy = decision["policy"]
+    name = decision.get("name")
     lines = [
-        f"{decision['entity']}: {decision['decision'].upper()}",
+        f"{decision['entity']}{f' ({name})' if name else ''}: {decision['decision'].upper()}",
         f"  restricted ownership: control {_percent(own['control'])}%, "
         f"look-through {_percent(own['look_through'])}%",
         f"  policy: method={policy['method']} threshold {policy['comparison']} "
         f"{policy['threshold']:g} revision={policy['revision']}",
+        f"  as of: {decision['as_of']}",
         "  reasons:" if decision["reasons"] else "  reasons: none",
     ]
     lines.extend(_reason_line(reason) for reason in decision["reasons"])

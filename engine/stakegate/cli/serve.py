@@ -6,6 +6,7 @@ A thin click layer over ``stakegate.service``. Errors are caught only at the edg
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -123,9 +124,29 @@ def serve(
         )
     )
 
+    async def announce() -> None:
+        """One line on stderr once the socket is bound: where, which policy, which data."""
+        while not server.started:
+            if server.should_exit:
+                return
+            await asyncio.sleep(0.05)
+        snapshot = app.state.service.snapshot
+        if snapshot is not None:
+            registry = snapshot.registry
+            click.echo(
+                f"stakegate: serving http://{addr} policy revision {snapshot.revision}, "
+                f"registry {registry.source}: {len(registry.entities)} entities, "
+                f"{len(registry.holdings)} ownership records",
+                err=True,
+            )
+
     async def run() -> None:
         async with app.router.lifespan_context(app):
-            await server.serve()
+            announcing = asyncio.create_task(announce())
+            try:
+                await server.serve()
+            finally:
+                announcing.cancel()
 
     uvloop.run(run())
 

@@ -1,185 +1,95 @@
-"""Typed access to the three policy queries the engine needs, over OPA's REST API.
+"""Talking to OPA: opa-python-client for readiness, status and data reads, plus one lean query.
 
-Every transport failure becomes ``OpaUnavailableError`` and every answer that is not a complete
-result becomes ``PolicyEvaluationError``: the caller either gets a verified policy answer or an
-exception, never a default. Bodies are encoded and decoded with orjson: for a screening, JSON
-was a third of the Python time with the standard library.
+``PolicyClient`` (blocking) and ``AsyncPolicyClient`` (asyncio) are opa-python-client's
+``OpaClient`` and ``AsyncOpaClient`` with the same failure contract added: a transport failure or
+an answer later than the deadline is ``OpaUnavailableError``, an answer that is not a result is
+``PolicyEvaluationError``, never a default.
+
+Decision queries are the one place that does not go through the library's ``query_rule``: it
+encodes the input with the standard ``json`` module and decodes the answer with it, and for the
+hot path that costs more than the policy does. ``query`` posts bytes that the pipeline already
+encoded with orjson, on the library's own session (its connection pool, headers and retry
+policy), and decodes the answer with orjson. Measured with bench/bench_screen.py and
+bench/bench_service.py (see docs/ARCHITECTURE.md, "Performance"): with the standard module,
+JSON was a third of a screening's Python time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import orjson
 import requests
+from opa_client import AsyncOpaClient, OpaClient
 
 from stakegate import settings
 from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
-from stakegate.ownership.interval import Comparison, Interval, Threshold
 
-__all__ = ["PolicyClient", "PolicyParams"]
+__all__ = ["Answer", "AsyncPolicyClient", "PolicyClient", "data_path", "split_url"]
 
-_METHODS = frozenset({"control", "look_through", "either"})
-# consolidation_share of a policy from before that parameter: majority control.
-_MAJORITY = {"min": 50, "max": 100, "min_exclusive": True}
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass(frozen=True, slots=True)
-class PolicyParams:
-    """The policy parameters the Python side needs before it can compute facts."""
+class Answer:
+    """One query's ``result``, the bundle revision OPA reported, and OPA's own decision id
+    (present when OPA's decision logging is on)."""
 
-    restricted_regions: tuple[str, ...]
-    threshold: float
-    comparison: Comparison
-    method: str
-    percent_tolerance: float
-    # Share of a consolidation holding without a percent (policy parameter consolidation_share).
-    consolidation_share: Interval = Interval(50.0, 100.0, min_exclusive=True)
-
-    @property
-    def ownership_threshold(self) -> Threshold:
-        return Threshold(self.threshold, self.comparison, self.percent_tolerance)
-
-    @classmethod
-    def from_json(cls, doc: object) -> PolicyParams:
-        """Parse ``data.stakegate.params.effective``; anything unexpected is a policy error."""
-        if not isinstance(doc, dict):
-            raise PolicyEvaluationError(f"policy parameters are not an object: {doc!r}")
-        try:
-            regions = doc["restricted_regions"]
-            threshold = doc["threshold"]
-            comparison = doc["comparison"]
-            method = doc["method"]
-            tolerance = doc["percent_tolerance"]
-        except KeyError as missing:
-            raise PolicyEvaluationError(f"policy parameters lack {missing}") from None
-        if (
-            not isinstance(regions, list)
-            or not all(isinstance(r, str) for r in regions)
-            or isinstance(threshold, bool)
-            or not isinstance(threshold, int | float)
-            or comparison not in (">", ">=")
-            or method not in _METHODS
-            or isinstance(tolerance, bool)
-            or not isinstance(tolerance, int | float)
-        ):
-            raise PolicyEvaluationError(f"policy parameters are invalid: {doc!r}")
-        return cls(
-            tuple(regions),
-            float(threshold),
-            cast(Comparison, comparison),
-            str(method),
-            float(tolerance),
-            _band(doc.get("consolidation_share", _MAJORITY)),
-        )
+    result: Any
+    revision: str | None
+    decision_id: str | None
 
 
-def _band(doc: object) -> Interval:
-    """The ``consolidation_share`` band; anything malformed is a policy error."""
-    if not isinstance(doc, dict):
-        raise PolicyEvaluationError(f"consolidation_share is not a band: {doc!r}")
-    lo, hi = doc.get("min"), doc.get("max")
-    lo_x, hi_x = doc.get("min_exclusive", False), doc.get("max_exclusive", False)
-    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (lo, hi))
-    if not (numbers and isinstance(lo_x, bool) and isinstance(hi_x, bool)):
-        raise PolicyEvaluationError(f"consolidation_share is not a band: {doc!r}")
-    assert isinstance(lo, int | float) and isinstance(hi, int | float)
-    if not 0 <= lo <= hi <= 100:
-        raise PolicyEvaluationError(f"consolidation_share is not a band in [0, 100]: {doc!r}")
-    return Interval(float(lo), float(hi), lo_x, hi_x)
-
-
-def _check_url(url: str) -> None:
+def split_url(url: str) -> tuple[str, int, bool]:
+    """``http(s)://HOST:PORT`` as host, port and whether it is https; anything else is bad input."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"--opa-url {url!r}: expected http://HOST:PORT or https://HOST:PORT")
-    if parts.path not in ("", "/"):
-        raise InputError(f"--opa-url {url!r}: give the server root, without a path")
+        raise InputError(
+            f"{url!r}: expected http://HOST:PORT or https://HOST:PORT", param="opa_url"
+        )
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise InputError(f"{url!r}: give the server root, without a path", param="opa_url")
     try:
-        _ = parts.port
+        port = parts.port
     except ValueError as err:
-        raise InputError(f"--opa-url {url!r}: {err}") from err
+        raise InputError(f"{url!r}: {err}", param="opa_url") from None
+    https = parts.scheme == "https"
+    return parts.hostname, port or (443 if https else 80), https
 
 
-class PolicyClient:
-    """One OPA server; ``revision`` names the policy version its decisions come from."""
-
-    __slots__ = ("_fallback_revision", "_session", "_timeout", "revision", "url")
-
-    def __init__(
-        self, url: str, *, fallback_revision: str = "unknown", timeout: float | None = None
-    ) -> None:
-        _check_url(url)
-        self.url = url.rstrip("/")
-        self._session = requests.Session()
-        self._session.headers["Content-Type"] = "application/json"
-        self._timeout = settings.OPA_TIMEOUT if timeout is None else timeout
-        # Filled from OPA's provenance on the first answer; the fallback (a content hash of the
-        # policy the engine started OPA on) is used when the bundle declares no revision.
-        self.revision: str | None = None
-        self._fallback_revision = fallback_revision
-
-    def __repr__(self) -> str:
-        return f"<PolicyClient url={self.url!r} revision={self.revision!r}>"
-
-    def close(self) -> None:
-        self._session.close()
-
-    def _query(self, path: str, input_doc: Mapping[str, Any] | None) -> Any:
-        """POST ``/v1/data/<path>``; return ``result`` or raise. Records the bundle revision."""
-        url = f"{self.url}/v1/data/{path.replace('.', '/')}?provenance=true"
-        try:
-            payload = orjson.dumps({"input": input_doc or {}})
-        except TypeError as err:
-            raise PolicyEvaluationError(f"the input of data.{path} is not JSON: {err}") from err
-        try:
-            response = self._session.post(url, data=payload, timeout=self._timeout)
-            response.raise_for_status()
-            body = orjson.loads(response.content)
-        except requests.HTTPError as err:
-            detail = err.response.text[:500] if err.response is not None else str(err)
-            raise PolicyEvaluationError(f"OPA rejected the query data.{path}: {detail}") from err
-        except (requests.ConnectionError, requests.Timeout) as err:
-            raise OpaUnavailableError(
-                f"OPA at {self.url} did not answer the query data.{path}: {err}"
-            ) from err
-        except requests.RequestException as err:
-            raise OpaUnavailableError(f"OPA at {self.url} failed: {err}") from err
-        except ValueError as err:  # body is not JSON
-            raise PolicyEvaluationError(f"OPA answered data.{path} with non-JSON: {err}") from err
-        if not isinstance(body, dict) or "result" not in body:
-            raise PolicyEvaluationError(
-                f"policy query data.{path} is undefined at {self.url}; is the stakegate "
-                "policy loaded? (a policy that returns undefined is an error, never an allow)"
-            )
-        if self.revision is None:
-            self.revision = (
-                _revision_from_provenance(body.get("provenance")) or self._fallback_revision
-            )
-        return body["result"]
-
-    def params(self) -> PolicyParams:
-        return PolicyParams.from_json(self._query("stakegate.params.effective", None))
-
-    def classify(self, codes: Iterable[str]) -> dict[str, str]:
-        """Restricted codes among ``codes``, each mapped to the configured region it matched."""
-        result = self._query("stakegate.regions.classification", {"codes": sorted(set(codes))})
-        if not isinstance(result, dict):
-            raise PolicyEvaluationError(f"region classification is not an object: {result!r}")
-        return {str(k): str(v) for k, v in result.items()}
-
-    def decisions(self, input_doc: Mapping[str, Any]) -> Sequence[dict[str, Any]]:
-        """Raw decisions for ``input_doc["entities"]``, in order; the caller verifies them."""
-        result = self._query("stakegate.main.decisions", input_doc)
-        if not isinstance(result, list):
-            raise PolicyEvaluationError(f"decisions are not an array: {str(result)[:200]}")
-        return cast(list[dict[str, Any]], result)
+def data_path(path: str) -> str:
+    """``stakegate.main.decisions`` as the data API path ``stakegate/main/decisions``."""
+    return path.replace(".", "/")
 
 
-def _revision_from_provenance(provenance: object) -> str | None:
+def _answer(path: str, url: str, status: int, body: bytes) -> Answer:
+    """Check one data API response: a 200 with a ``result``, or an error that says why."""
+    if status != 200:
+        detail = body[:500].decode("utf-8", "replace")
+        raise PolicyEvaluationError(f"OPA rejected the query data.{path} ({status}): {detail}")
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise PolicyEvaluationError(f"OPA answered data.{path} with non-JSON: {err}") from None
+    if not isinstance(doc, dict) or "result" not in doc:
+        raise PolicyEvaluationError(
+            f"data.{path} is undefined at {url}: the stakegate policy is not loaded there "
+            "(a policy that answers nothing is an error, never an allow)"
+        )
+    decision_id = doc.get("decision_id")
+    return Answer(
+        doc["result"],
+        revision_from_provenance(doc.get("provenance")),
+        decision_id if isinstance(decision_id, str) else None,
+    )
+
+
+def revision_from_provenance(provenance: object) -> str | None:
     """Bundle revision(s) OPA reports, or None when no loaded bundle declares one."""
     if isinstance(provenance, dict):
         bundles = provenance.get("bundles")
@@ -195,3 +105,102 @@ def _revision_from_provenance(provenance: object) -> str | None:
         if isinstance(legacy, str) and legacy:
             return legacy
     return None
+
+
+class PolicyClient(OpaClient):  # type: ignore[misc]  # opa-python-client ships no types
+    """A blocking client of one OPA server."""
+
+    def __init__(self, url: str, *, timeout: float | None = None) -> None:
+        host, port, https = split_url(url)
+        super().__init__(
+            host=host,
+            port=port,
+            ssl=https,
+            timeout=settings.OPA_TIMEOUT if timeout is None else timeout,
+            retries=0,  # a query that failed is reported, not repeated behind the caller's back
+        )
+        self.url = url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"<PolicyClient url={self.url!r}>"
+
+    def close(self) -> None:
+        self.close_connection()
+
+    def is_ready(self) -> bool:
+        """True when OPA answers ``/health?bundles``: its bundles are activated."""
+        return bool(self.check_health(query={"bundles": True}))
+
+    def read(self, path: str) -> Answer:
+        """``GET /v1/data/<path>``: a document that needs no input (e.g. the policy view)."""
+        return self.query(path, None)
+
+    def query(self, path: str, body: bytes | None) -> Answer:
+        """``POST`` (``GET`` without a body) ``/v1/data/<path>`` with a pre-encoded body."""
+        url = f"{self.root_url}/data/{data_path(path)}?provenance=true"
+        try:
+            if body is None:
+                response = self._session.get(url, timeout=self.timeout)
+            else:
+                response = self._session.post(url, data=body, headers=_JSON, timeout=self.timeout)
+        except requests.Timeout as err:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not answer data.{path} within {self.timeout:g}s"
+            ) from err
+        except requests.RequestException as err:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not answer data.{path}: {err}"
+            ) from err
+        return _answer(path, self.url, response.status_code, response.content)
+
+    def status(self) -> Mapping[str, Any]:
+        """OPA's status document (bundle activation and revisions); needs its status plugin."""
+        try:
+            status: Mapping[str, Any] = self.get_status()
+        except requests.RequestException as err:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not report its status: {err}"
+            ) from err
+        return status
+
+
+class AsyncPolicyClient(AsyncOpaClient):  # type: ignore[misc]  # opa-python-client ships no types
+    """A non-blocking client of one OPA server, with a deadline per query (the service's)."""
+
+    def __init__(self, url: str, deadline: float) -> None:
+        host, port, https = split_url(url)
+        super().__init__(host=host, port=port, ssl=https, timeout=deadline, retries=0)
+        self.url = url.rstrip("/")
+        self.deadline = deadline
+
+    def __repr__(self) -> str:
+        return f"<AsyncPolicyClient url={self.url!r} deadline={self.deadline:g}>"
+
+    async def open(self) -> None:
+        await self._init_session()
+
+    async def close(self) -> None:
+        await self.close_connection()
+
+    async def query(self, path: str, body: bytes) -> Answer:
+        """``POST /v1/data/<path>`` with a pre-encoded body, within the deadline."""
+        url = f"{self.root_url}/data/{data_path(path)}?provenance=true"
+        try:
+            async with asyncio.timeout(self.deadline):
+                async with self._session.post(url, data=body, headers=_JSON) as response:
+                    status, content = response.status, await response.read()
+        except TimeoutError as err:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not answer data.{path} within {self.deadline:g}s"
+            ) from err
+        except (aiohttp.ClientError, OSError) as err:
+            raise OpaUnavailableError(
+                f"OPA at {self.url} did not answer data.{path}: {err or type(err).__name__}"
+            ) from err
+        return _answer(path, self.url, status, content)
+
+    async def unready_reason(self) -> str | None:
+        """None when OPA reports its bundles activated, else why not."""
+        if await self.check_health(query={"bundles": True}):
+            return None
+        return f"OPA at {self.url} is unreachable or its bundles are not activated"

@@ -7,9 +7,10 @@ each valid against ``schemas/decision.schema.json``. Anything else is a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from stakegate.errors import FactsValidationError, PolicyEvaluationError
 from stakegate.policy.schemas import validate
@@ -38,20 +39,22 @@ class PolicyInfo(TypedDict):
 
 
 class Decision(TypedDict):
-    """One decision, the JSON object of DESIGN.md (``reasons`` entries vary by ``code``)."""
+    """One decision (docs/decisions.md; ``reasons`` entries vary by ``code``)."""
 
     entity: str
+    name: NotRequired[str]
     decision: str
     reasons: list[dict[str, Any]]
     ownership: dict[str, Bounds]
     policy: PolicyInfo
+    as_of: str
 
 
 # A decision without reasons (every allow) is checked by ``_plain_decision`` instead of the
 # compiled schema. It only accepts decisions the schema accepts: it tests every keyword of the
 # schema that applies to such a decision, with stricter types (exact ``str``/``int``/``float``/
 # ``dict``/``list``; bounds that also reject NaN). Anything else is left to the schema.
-_DECISION_KEYS = frozenset({"entity", "decision", "reasons", "ownership", "policy"})
+_DECISION_KEYS = frozenset({"entity", "decision", "reasons", "ownership", "policy", "as_of"})
 _OUTCOMES = frozenset(str(outcome) for outcome in Outcome)
 _METHOD_KEYS = frozenset({"control", "look_through"})
 _RANGE_KEYS = frozenset({"min", "max"})
@@ -59,6 +62,7 @@ _POLICY_KEYS = frozenset({"revision", "method", "threshold", "comparison"})
 _POLICY_METHODS = frozenset({"control", "look_through", "either"})
 _COMPARISONS = frozenset({">", ">="})
 _NUMBER = (int, float)
+_DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
 
 def _plain_range(bounds: Any) -> bool:
@@ -72,7 +76,12 @@ def _plain_range(bounds: Any) -> bool:
 
 def _plain_decision(doc: dict[str, Any]) -> bool:
     """True only for a decision without reasons that ``schemas/decision`` accepts."""
-    if doc.keys() != _DECISION_KEYS:
+    keys = doc.keys()
+    if not (keys == _DECISION_KEYS or (keys - _DECISION_KEYS == {"name"} and len(keys) == 7)):
+        return False
+    if type(doc.get("name", "")) is not str or type(doc["as_of"]) is not str:
+        return False
+    if not _DATE.fullmatch(doc["as_of"]):
         return False
     entity, outcome, reasons = doc["entity"], doc["decision"], doc["reasons"]
     ownership, policy = doc["ownership"], doc["policy"]
@@ -105,23 +114,35 @@ def _plain_decision(doc: dict[str, Any]) -> bool:
 
 
 def verify_decisions(
-    raw: Sequence[dict[str, Any]], entity_ids: Sequence[str], revision: str
+    raw: Sequence[dict[str, Any]],
+    entity_ids: Sequence[str],
+    revision: str,
+    as_of: str,
+    names: Mapping[str, str] | None = None,
 ) -> list[Decision]:
-    """Check OPA's answer against the request and the schema; add the policy revision."""
+    """Check OPA's answer against the request and the schema; add what the engine knows (the
+    policy revision, the date, and the entity's name where the registry gives one)."""
     if len(raw) != len(entity_ids):
         raise PolicyEvaluationError(
             f"policy returned {len(raw)} decisions for {len(entity_ids)} entities"
         )
     verified: list[Decision] = []
+    named = names or {}
     for index, (doc, entity_id) in enumerate(zip(raw, entity_ids, strict=True)):
         if not isinstance(doc, dict) or doc.get("entity") != entity_id:
             got = doc.get("entity") if isinstance(doc, dict) else doc
             raise PolicyEvaluationError(
                 f"decision {index} is for {got!r}, expected entity {entity_id!r}"
             )
+        if "as_of" in doc or "name" in doc:
+            raise PolicyEvaluationError(f"decision for {entity_id!r} has engine-only fields")
         policy = doc.get("policy")
         if isinstance(policy, dict):
             policy["revision"] = revision
+        doc["as_of"] = as_of
+        name = named.get(entity_id)
+        if name is not None:
+            doc["name"] = name
         if not _plain_decision(doc):
             try:
                 validate("decision", doc, f"decision for entity {entity_id!r}")

@@ -1,14 +1,13 @@
 """Turns a registry into the facts document the policy decides on (``schemas/facts.schema.json``).
 
-This is where the policy's parameters meet the data: the regions come from OPA as a
-classification of the registry's codes, the threshold from ``data.stakegate.params``, and the
-ownership math from ``ownership.py``. Nothing here decides; Rego does.
+This is where the policy meets the data: which codes are restricted, the threshold and the share
+of a consolidation holding all come from the policy view (``view.py``, one OPA query), and the
+ownership math from ``ownership``. Nothing here decides; Rego does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import date
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from stakegate import settings
@@ -22,46 +21,16 @@ from stakegate.ownership.compute import (
 )
 from stakegate.ownership.graph import OwnershipGraph, Status
 from stakegate.ownership.interval import Interval, Threshold
-from stakegate.policy.schemas import validate_facts
-from stakegate.registry.model import DataFault, Entity, Registry, pair_shares
+from stakegate.policy.view import PolicyView
+from stakegate.registry.model import DataFault, Registry, pair_shares
 
-__all__ = [
-    "DataFaultMode",
-    "RegistryFacts",
-    "compute_facts",
-    "data_faults",
-    "jurisdiction_status",
-    "registry_codes",
-]
+__all__ = ["DATA_FAULT_MODES", "DataFaultMode", "RegistryFacts", "compute_facts", "data_faults"]
 
 # ``error``: a registry with data faults stops the run (exit 2) naming every faulty record.
 # ``review``: screen on; faulty entities get review (reason data_fault) and count as possibly
 # restricted for everything they own.
 DataFaultMode = Literal["error", "review"]
 DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
-# Share of a consolidation holding without a percent when the caller gives none (the shipped
-# policy's consolidation_share: majority control).
-DEFAULT_CONSOLIDATION_SHARE = Interval(50.0, 100.0, min_exclusive=True)
-
-
-def registry_codes(registry: Registry) -> set[str]:
-    """Every jurisdiction and headquarters code the registry uses (for one classification)."""
-    codes: set[str] = set()
-    for entity in registry.entities.values():
-        if entity.jurisdiction:
-            codes.add(entity.jurisdiction)
-        if entity.headquarters:
-            codes.add(entity.headquarters)
-    return codes
-
-
-def jurisdiction_status(entity: Entity, classification: Mapping[str, str]) -> Status:
-    """RESTRICTED by jurisdiction or headquarters; UNKNOWN without a jurisdiction; else CLEAR."""
-    if entity.jurisdiction in classification or entity.headquarters in classification:
-        return Status.RESTRICTED
-    if not entity.jurisdiction:
-        return Status.UNKNOWN
-    return Status.CLEAR
 
 
 class RegistryFacts:
@@ -129,15 +98,6 @@ class RegistryFacts:
         doc["ownership"] = {method: method_facts(index, method) for method in METHODS}
         return doc
 
-    def input_document(self, entity_ids: Iterable[str], as_of: date) -> dict[str, Any]:
-        """The OPA input for a batch of entities, validated against ``schemas/facts``."""
-        doc = {
-            "as_of": as_of.isoformat(),
-            "entities": [self.entity_facts(entity_id) for entity_id in entity_ids],
-        }
-        validate_facts(doc, "facts document")
-        return doc
-
 
 def data_faults(
     registry: Registry, graph: OwnershipGraph, status: list[Status], tolerance: float
@@ -167,14 +127,10 @@ def data_faults(
 
 
 def compute_facts(
-    registry: Registry,
-    classification: Mapping[str, str],
-    threshold: Threshold,
-    *,
-    consolidation_share: Interval = DEFAULT_CONSOLIDATION_SHARE,
-    mode: DataFaultMode = "error",
+    registry: Registry, view: PolicyView, *, mode: DataFaultMode = "error"
 ) -> RegistryFacts:
-    """Compute both ownership methods for every entity of ``registry`` at once.
+    """Compute both ownership methods for every entity of ``registry`` at once, under the
+    parameters and classification of ``view``.
 
     Data faults raise ``DataFaultError`` naming every faulty record (``mode="error"``), or
     (``"review"``) are attached to their entities' facts, whose status becomes uncertain: an
@@ -183,6 +139,9 @@ def compute_facts(
     """
     if mode not in DATA_FAULT_MODES:
         raise ValueError(f"unknown data-fault mode {mode!r}")
+    params = view.params
+    threshold = params.ownership_threshold
+    consolidation_share = params.consolidation_share
     ids = list(registry.entities)
     if len(registry.holdings) == len({(h.owner, h.owned) for h in registry.holdings}):
         edges: Iterable[tuple[str, str, Interval]] = (
@@ -195,7 +154,7 @@ def compute_facts(
             for (o, d), share in pair_shares(registry.holdings, consolidation_share).items()
         )
     graph = OwnershipGraph.build(ids, edges)
-    status = [jurisdiction_status(registry.entities[i], classification) for i in ids]
+    status = [view.status(registry.entities[i]) for i in ids]
     faults = data_faults(registry, graph, status, threshold.tolerance)
     if faults and mode == "error":
         lines = list(dict.fromkeys(fault.describe() for fault in faults))

@@ -1,113 +1,230 @@
-"""The library entry points: connect to a policy, compute facts once, ask OPA in batches.
+"""The one pipeline from data to decision, for the CLI, the library, the service and the review.
 
-``check`` and ``screen`` are what the CLI (and services embedding stakegate) call. A decision
-is only yielded after OPA answered for its whole batch and the answer was verified; any failure
-raises, so a caller can never mistake a missing answer for an allow.
+``connect`` gives a client of one OPA (a private one started on a policy, or a running one) and
+the policy view it serves, read once. ``Pipeline`` computes the facts of one registry under that
+view as of one date, encodes the request body of any batch of its entities, and verifies OPA's
+answer: one decision per entity, in order, schema-valid, from the revision the facts were
+computed under. ``Screener`` drives it over HTTP in batches (the CLI and the library); the
+service drives the same ``Pipeline`` over its asynchronous client. Nothing else builds facts,
+request bodies or decisions.
+
+A decision is only handed out after OPA answered for its whole batch and the answer was
+verified; any failure raises, so a caller can never mistake a missing answer for an allow.
 """
 
 from __future__ import annotations
 
+import difflib
 import gc
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+
+import orjson
 
 from stakegate import settings
-from stakegate.errors import InputError
+from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
 from stakegate.logs import get_logger
-from stakegate.policy.client import PolicyClient, PolicyParams
+from stakegate.policy.client import Answer, PolicyClient
 from stakegate.policy.decision import Decision, verify_decisions
-from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts, registry_codes
+from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
 from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.schemas import validate_facts
+from stakegate.policy.view import VIEW_QUERY, PolicyView
 from stakegate.registry.load import load_registry
 from stakegate.registry.model import Registry
 
-__all__ = ["Screener", "check", "connect", "screen"]
+__all__ = [
+    "DECISIONS",
+    "Connection",
+    "Pipeline",
+    "Screener",
+    "check",
+    "did_you_mean",
+    "require_entities",
+    "connect",
+    "screen",
+    "today",
+]
 
 log = get_logger(__name__)
 
+# The entrypoint that decides a batch of entities.
+DECISIONS = "stakegate.main.decisions"
 # OPA queries in flight while screening: one per core of a small machine. More only adds memory
-# (each in-flight batch holds its facts document and its answer).
+# (each in-flight batch holds its request body and its answer).
 _IN_FLIGHT = 2
-
-
-@contextmanager
-def connect(policy: Path | None = None, opa_url: str | None = None) -> Iterator[PolicyClient]:
-    """A client for ``opa_url``, or for a private OPA started on ``policy`` (default policy)."""
-    if opa_url and policy is not None:
-        raise InputError("give either --policy or --opa-url, not both")
-    if opa_url:
-        client = PolicyClient(opa_url)
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    with LocalOpa(policy or settings.DEFAULT_POLICY) as opa:
-        client = PolicyClient(opa.url, fallback_revision=opa.revision)
-        try:
-            yield client
-        finally:
-            client.close()
+# Registries larger than this get no "did you mean" hint for an unknown id (difflib is linear
+# with a large constant).
+_HINT_LIMIT = 200_000
 
 
 def today() -> date:
     return datetime.now(UTC).date()
 
 
-class Screener:
-    """Decisions for the entities of one registry under one policy server."""
+class Connection:
+    """A client of one OPA and the policy view it serves, read once when connecting."""
 
-    __slots__ = ("as_of", "client", "facts", "params")
+    __slots__ = ("client", "opa", "view")
+
+    def __init__(self, client: PolicyClient, fallback_revision: str, opa: LocalOpa | None = None):
+        self.client = client
+        self.opa = opa
+        self.view = PolicyView.from_answer(client.read(VIEW_QUERY), fallback_revision)
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.client.url} revision={self.view.revision!r}>"
+
+
+@contextmanager
+def connect(policy: Path | None = None, opa_url: str | None = None) -> Iterator[Connection]:
+    """A connection to ``opa_url``, or to a private OPA started on ``policy`` (default: the
+    shipped policy), closed (and the private OPA stopped) when the block ends."""
+    if opa_url and policy is not None:
+        raise InputError("give either a policy or an OPA URL, not both", param="opa_url")
+    if opa_url:
+        client = PolicyClient(opa_url)
+        try:
+            yield Connection(client, "unknown")
+        finally:
+            client.close()
+        return
+    with LocalOpa(policy or settings.DEFAULT_POLICY) as opa:
+        client = PolicyClient(opa.url)
+        try:
+            yield Connection(client, opa.revision, opa)
+        finally:
+            client.close()
+
+
+def request_body(as_of: date, entities: Iterable[bytes]) -> bytes:
+    """The decisions query's body for entities already encoded as JSON."""
+    return b"".join(
+        (
+            b'{"input":{"as_of":"',
+            as_of.isoformat().encode(),
+            b'","entities":[',
+            b",".join(entities),
+            b"]}}",
+        )
+    )
+
+
+class Pipeline:
+    """The facts of one registry under one policy view, as of one date; for any batch of its
+    entities, the request body and the verification of OPA's answer."""
+
+    __slots__ = ("as_of", "facts", "view")
 
     def __init__(
         self,
-        client: PolicyClient,
+        view: PolicyView,
+        registry: Registry,
+        as_of: date,
+        *,
+        data_faults: DataFaultMode = "error",
+    ) -> None:
+        self.view = view
+        self.as_of = as_of
+        self.facts: RegistryFacts = compute_facts(registry, view, mode=data_faults)
+
+    def __repr__(self) -> str:
+        return f"<Pipeline {self.facts!r} as_of={self.as_of} revision={self.view.revision!r}>"
+
+    @property
+    def registry(self) -> Registry:
+        return self.facts.registry
+
+    def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
+        """The facts of ``entity_ids``, checked against the facts schema, as JSON."""
+        docs = [self.facts.entity_facts(entity_id) for entity_id in entity_ids]
+        validate_facts({"as_of": self.as_of.isoformat(), "entities": docs}, "facts document")
+        return [orjson.dumps(doc) for doc in docs]
+
+    def body(self, entities: Iterable[bytes]) -> bytes:
+        return request_body(self.as_of, entities)
+
+    def verify(self, answer: Answer, entity_ids: Sequence[str]) -> list[Decision]:
+        """Accept OPA's answer only as one valid decision per entity, in order, from the policy
+        revision the facts were computed under."""
+        revision = self.view.answered_revision(answer)
+        if revision != self.view.revision:
+            raise PolicyChangedError(
+                f"OPA now serves policy revision {revision!r}; the facts were computed under "
+                f"{self.view.revision!r}"
+            )
+        raw = answer.result
+        if not isinstance(raw, list):
+            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
+        entities = self.registry.entities
+        names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
+        return verify_decisions(raw, entity_ids, revision, self.as_of.isoformat(), names)
+
+
+def require_entities(registry: Registry, entity_ids: Iterable[str]) -> None:
+    """Raise naming the first id that is not in ``registry``, with a close match if there is one."""
+    entities = registry.entities
+    for entity_id in entity_ids:
+        if entity_id not in entities:
+            raise InputError(
+                f"{registry.source}: entity {entity_id!r} is not in the registry"
+                f"{did_you_mean(entity_id, entities)}",
+                param="entity",
+            )
+
+
+def did_you_mean(entity_id: str, known: Iterable[str]) -> str:
+    """``; did you mean 'x'?`` for a close id, or nothing (bounded work on big registries)."""
+    candidates = list(known)
+    if len(candidates) > _HINT_LIMIT:
+        return ""
+    close = difflib.get_close_matches(entity_id, candidates, n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class Screener:
+    """Decisions for the entities of one registry over one connection (blocking HTTP)."""
+
+    __slots__ = ("connection", "pipeline")
+
+    def __init__(
+        self,
+        connection: Connection,
         registry: Registry,
         as_of: date | None = None,
         *,
         data_faults: DataFaultMode = "error",
-    ):
-        self.client = client
-        self.as_of = as_of or today()
-        self.params: PolicyParams = client.params()
-        classification = client.classify(registry_codes(registry))
-        self.facts: RegistryFacts = compute_facts(
-            registry,
-            classification,
-            self.params.ownership_threshold,
-            consolidation_share=self.params.consolidation_share,
-            mode=data_faults,
+    ) -> None:
+        self.connection = connection
+        self.pipeline = Pipeline(
+            connection.view, registry, as_of or today(), data_faults=data_faults
         )
         log.info(
             "Facts computed",
             registry=registry.source,
             entities=len(registry.entities),
-            restricted_codes=len(classification),
-            policy_revision=client.revision,
+            policy_revision=connection.view.revision,
         )
 
     def __repr__(self) -> str:
-        return f"<Screener {self.facts!r} client={self.client!r}>"
+        return f"<Screener {self.pipeline!r}>"
+
+    @property
+    def facts(self) -> RegistryFacts:
+        return self.pipeline.facts
 
     def decide(self, entity_ids: Sequence[str]) -> list[Decision]:
         """One OPA query for ``entity_ids``; verified decisions in the same order."""
-        return self._verify(entity_ids, self.client.decisions(self._input(entity_ids)))
+        require_entities(self.pipeline.registry, entity_ids)
+        return self._ask(entity_ids, self.pipeline.body(self.pipeline.encoded(entity_ids)))
 
-    def _input(self, entity_ids: Sequence[str]) -> dict[str, Any]:
-        missing = [e for e in entity_ids if e not in self.facts.registry.entities]
-        if missing:
-            raise InputError(
-                f"{self.facts.registry.source}: entity {missing[0]!r} is not in the registry"
-            )
-        return self.facts.input_document(entity_ids, self.as_of)
-
-    def _verify(self, entity_ids: Sequence[str], raw: Sequence[dict[str, Any]]) -> list[Decision]:
-        return verify_decisions(raw, entity_ids, self.client.revision or "unknown")
+    def _ask(self, entity_ids: Sequence[str], body: bytes) -> list[Decision]:
+        answer = self.connection.client.query(DECISIONS, body)
+        return self.pipeline.verify(answer, entity_ids)
 
     def screen(
         self,
@@ -116,15 +233,14 @@ class Screener:
     ) -> Iterator[Decision]:
         """Every entity of the registry, in file order, ``batch_size`` per OPA query."""
         size = batch_size or settings.BATCH_SIZE
-        ids = list(self.facts.registry.entities)
-        batches = [ids[start : start + size] for start in range(0, len(ids), size)]
+        ids = list(self.pipeline.registry.entities)
         # OPA decides up to _IN_FLIGHT batches at once (one per core: OPA evaluates concurrent
         # queries in parallel) while this thread builds the facts of the next; the HTTP waits
         # release the GIL. Answers are taken in batch order, and a batch's decisions are yielded
         # only once its answer is verified: the first failure raises, and nothing after it is
         # yielded (queries not yet started are cancelled).
         pool = ThreadPoolExecutor(max_workers=_IN_FLIGHT, thread_name_prefix="stakegate-opa")
-        pending: deque[tuple[list[str], Future[Sequence[dict[str, Any]]]]] = deque()
+        pending: deque[tuple[list[str], Future[list[Decision]]]] = deque()
         # Everything alive when the screening starts (mostly the registry, its graph and the
         # ownership arrays, which outlive it) is frozen: otherwise every full collection that
         # the batch documents and answers trigger walks that whole heap again. The cyclic
@@ -132,26 +248,31 @@ class Screener:
         # frees as usual); a nested or concurrent screening ending first only unfreezes early.
         gc.freeze()
         try:
-            for batch in batches:
-                document = self._input(batch)
+            for start in range(0, len(ids), size):
+                batch = ids[start : start + size]
+                body = self.pipeline.body(self.pipeline.encoded(batch))
                 while len(pending) >= _IN_FLIGHT:
                     yield from self._finish(*pending.popleft(), on_batch)
-                pending.append((batch, pool.submit(self.client.decisions, document)))
+                pending.append((batch, pool.submit(self._ask, batch, body)))
             while pending:
                 yield from self._finish(*pending.popleft(), on_batch)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             gc.unfreeze()
 
+    @staticmethod
     def _finish(
-        self,
         batch: list[str],
-        answer: Future[Sequence[dict[str, Any]]],
+        answer: Future[list[Decision]],
         on_batch: Callable[[int], None] | None,
     ) -> Iterator[Decision]:
-        yield from self._verify(batch, answer.result())
+        yield from answer.result()
         if on_batch is not None:
             on_batch(len(batch))
+
+
+def _registry(registry: Path | str | Registry) -> Registry:
+    return registry if isinstance(registry, Registry) else load_registry(registry)
 
 
 def check(
@@ -163,12 +284,11 @@ def check(
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
 ) -> Decision:
-    """Decide one entity: the library form of ``stakegate check``."""
-    loaded = registry if isinstance(registry, Registry) else load_registry(registry)
-    if entity_id not in loaded.entities:
-        raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
-    with connect(policy, opa_url) as client:
-        return Screener(client, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
+    """Decide one entity as of ``as_of`` (default: today, UTC): the library ``stakegate check``."""
+    loaded = _registry(registry)
+    require_entities(loaded, [entity_id])
+    with connect(policy, opa_url) as connection:
+        return Screener(connection, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
 
 
 def screen(
@@ -179,7 +299,7 @@ def screen(
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
 ) -> list[Decision]:
-    """Decide every entity: the library form of ``stakegate screen``."""
-    loaded = registry if isinstance(registry, Registry) else load_registry(registry)
-    with connect(policy, opa_url) as client:
-        return list(Screener(client, loaded, as_of, data_faults=data_faults).screen())
+    """Decide every entity as of ``as_of`` (default: today): the library ``stakegate screen``."""
+    loaded = _registry(registry)
+    with connect(policy, opa_url) as connection:
+        return list(Screener(connection, loaded, as_of, data_faults=data_faults).screen())

@@ -28,8 +28,7 @@ from stakegate.opa_binary import find_opa_binary
 from stakegate.ownership.interval import Interval
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.decision import Decision
-from stakegate.policy.facts import registry_codes
-from stakegate.policy.pipeline import Screener, today
+from stakegate.policy.pipeline import Connection, Screener, today
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.model import Registry
 from stakegate.review.diagram import Node, ownership_svg
@@ -69,11 +68,18 @@ def share_label(share: Interval) -> str:
 def _screen(bundle_path: Path, registry: Registry, as_of: date, public_key: Path) -> _Run:
     with LocalOpa(bundle_path, public_key=public_key) as opa:
         assert opa.bundle is not None  # a .tar.gz is always verified by LocalOpa
-        client = PolicyClient(opa.url, fallback_revision=opa.revision)
+        client = PolicyClient(opa.url)
         try:
-            screener = Screener(client, registry, as_of)
+            connection = Connection(client, opa.revision, opa)
+            screener = Screener(connection, registry, as_of)
             decisions = {d["entity"]: d for d in screener.screen()}
-            classification = client.classify(registry_codes(registry))
+            view = connection.view
+            classification = {
+                code: region
+                for entity in registry.entities.values()
+                for code in (entity.jurisdiction, entity.headquarters)
+                if code is not None and (region := view.region(code)) is not None
+            }
         finally:
             client.close()
         bundle = opa.bundle

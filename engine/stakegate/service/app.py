@@ -27,7 +27,7 @@ from stakegate.logs import get_logger
 from stakegate.service.config import ServiceConfig
 from stakegate.service.core import DecisionService
 from stakegate.service.limits import BodyLimitMiddleware
-from stakegate.service.metrics import Metrics, MetricsMiddleware
+from stakegate.service.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from stakegate.service.models import (
     BatchResponse,
     DecisionRequest,
@@ -200,7 +200,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
         snapshot = engine.snapshot
         reason = "no registry and policy loaded" if snapshot is None else None
         if snapshot is not None:
-            reason = await snapshot.opa.healthy()
+            reason = await snapshot.opa.unready_reason()
         if reason is None and engine.audit is not None and engine.audit.failed:
             reason = "the audit log is not writable"
         if reason is not None or snapshot is None:
@@ -217,7 +217,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
 
     @app.get("/metrics", summary="Prometheus text exposition")
     async def metrics_text() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.post(
         "/v1/admin/reload",

@@ -1,7 +1,8 @@
 """Answering decision requests: look up facts, one OPA query, verify, audit, then respond.
 
 The order is the guarantee: a decision is returned only after OPA answered for it, the answer
-verified against the request and the schema, and its audit line was fsync'd. Any failure on the
+was verified by the same ``Pipeline`` the CLI uses (one decision per entity, schema-valid, from
+the revision the facts were computed under), and its audit line was fsync'd. Any failure on the
 way raises, and the HTTP layer turns it into an error status, never into an ``allow``.
 """
 
@@ -14,22 +15,22 @@ import os
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
 from typing import Any
+
+import orjson
 
 from stakegate.errors import (
     FieldError,
     NotReadyError,
     PolicyChangedError,
-    PolicyEvaluationError,
     UnknownEntityError,
 )
 from stakegate.logs import get_logger
-from stakegate.policy.decision import Decision, verify_decisions
-from stakegate.policy.facts import compute_facts, registry_codes
-from stakegate.policy.pipeline import today
+from stakegate.policy.client import Answer
+from stakegate.policy.decision import Decision
+from stakegate.policy.pipeline import DECISIONS, Pipeline, did_you_mean, today
 from stakegate.registry.load import parse_registry
-from stakegate.service.audit import AuditLog, canonical, utc_now
+from stakegate.service.audit import AuditLog, utc_now
 from stakegate.service.config import ServiceConfig
 from stakegate.service.metrics import Metrics
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
@@ -38,8 +39,6 @@ __all__ = ["DecisionService", "decision_ids"]
 
 log = get_logger(__name__)
 
-_DECISIONS = "stakegate.main.decisions"
-_CLASSIFY = "stakegate.regions.classification"
 # OPA queries one batch request may have in flight at once (OPA evaluates them in parallel).
 _BATCH_PARALLEL = 2
 
@@ -101,6 +100,7 @@ class DecisionService:
             self.audit = await asyncio.to_thread(AuditLog, self.config.audit_log)
         self._generation = 1
         snapshot = await asyncio.to_thread(build_snapshot, self.config, 1)
+        await snapshot.open()
         self.snapshot = snapshot
         _settle_heap()
         await self._audit_event("open", snapshot, recovered=self.audit and self.audit.recovered)
@@ -112,6 +112,7 @@ class DecisionService:
             self._generation += 1
             try:
                 new = await asyncio.to_thread(build_snapshot, self.config, self._generation)
+                await new.open()
             except Exception as err:
                 self.metrics.reloaded("failed")
                 log.error("Reload failed", reason=reason, error=str(err))
@@ -155,6 +156,10 @@ class DecisionService:
         snapshot = self.snapshot
         if snapshot is None:
             raise NotReadyError("the service is not ready: no registry and policy loaded")
+        if self.config.as_of is None and snapshot.pipeline.as_of != today():
+            # A new day: facts are as of a date, so recompute them. Until the new snapshot is
+            # in, decisions keep saying the date they were made for.
+            self._schedule_reload(f"the date changed to {today().isoformat()}")
         snapshot.inflight += 1
         try:
             yield snapshot
@@ -163,25 +168,22 @@ class DecisionService:
             if snapshot.retired and snapshot.inflight == 0:
                 snapshot.drained.set()
 
-    def as_of(self) -> date:
-        return self.config.as_of or today()
-
     # --- decisions ------------------------------------------------------------------------
 
     async def decide_entities(self, entity_ids: Sequence[str], batch: bool) -> list[dict[str, Any]]:
         """Decisions for registry entities, in request order, each with its ``decision_id``."""
         async with self.acquire() as snap:
-            facts = []
+            facts: list[EntityFacts] = []
             for index, entity_id in enumerate(entity_ids):
                 found = snap.facts.get(entity_id)
                 if found is None:
                     where = f"entities[{index}]" if batch else "entity"
                     raise UnknownEntityError(
-                        f"entity {entity_id!r} is not in the registry {snap.registry.source}",
+                        f"entity {entity_id!r} is not in the registry {snap.registry.source}"
+                        f"{did_you_mean(entity_id, snap.facts)}",
                         field=where,
                     )
                 facts.append(found)
-            as_of = self.as_of().isoformat()
             size = max(1, self.config.opa_chunk)
             chunks = [
                 (list(entity_ids[i : i + size]), facts[i : i + size])
@@ -191,16 +193,8 @@ class DecisionService:
 
             async def run(ids: list[str], chunk: list[EntityFacts]) -> list[Decision]:
                 async with gate:
-                    body = b"".join(
-                        (
-                            b'{"input":{"as_of":"',
-                            as_of.encode(),
-                            b'","entities":[',
-                            b",".join(f.body for f in chunk),
-                            b"]}}",
-                        )
-                    )
-                    return await self._query(snap, body, ids)
+                    body = snap.pipeline.body(f.body for f in chunk)
+                    return await self._decide(snap, snap.pipeline, body, ids)
 
             if len(chunks) == 1:
                 decided = await run(*chunks[0])
@@ -217,12 +211,13 @@ class DecisionService:
             records = [
                 {"facts_sha256": f.sha256, "registry_sha256": snap.registry_sha256} for f in facts
             ]
-            return await self._record(decided, records, as_of)
+            return await self._record(decided, records)
 
     async def decide_facts(
         self, fragment: Mapping[str, Any], subject: str | None
     ) -> dict[str, Any]:
-        """Decide ``subject`` (default: the fragment's first entity) on caller-supplied facts."""
+        """Decide ``subject`` (default: the fragment's first entity) on caller-supplied facts,
+        through the same pipeline and policy view as the registry's entities."""
         registry = parse_registry(dict(fragment), "request field 'facts'")
         if subject is None:
             if not registry.entities:
@@ -231,58 +226,44 @@ class DecisionService:
         elif subject not in registry.entities:
             raise FieldError(f"entity {subject!r} is not in 'facts.entities'", field="entity")
         async with self.acquire() as snap:
-            codes = canonical({"codes": sorted(registry_codes(registry))})
-            raw, reported = await self._timed(snap, _CLASSIFY, f'{{"input":{codes}}}'.encode())
-            self._check_revision(snap, reported)
-            if not isinstance(raw, dict):
-                raise PolicyEvaluationError(f"region classification is not an object: {raw!r}")
-            classification = {str(k): str(v) for k, v in raw.items()}
-            facts = compute_facts(registry, classification, snap.params.ownership_threshold)
-            as_of = self.as_of().isoformat()
-            doc = facts.input_document([subject], date.fromisoformat(as_of))
-            entity_doc = doc["entities"][0]
-            decided = await self._query(snap, f'{{"input":{canonical(doc)}}}'.encode(), [subject])
-            body = canonical(entity_doc).encode()
+            pipeline = Pipeline(snap.view, registry, snap.pipeline.as_of)
+            (encoded,) = pipeline.encoded([subject])
+            decided = await self._decide(snap, pipeline, pipeline.body([encoded]), [subject])
             record = {
-                "facts_sha256": hashlib.sha256(body).hexdigest(),
-                "facts": entity_doc,  # caller-supplied: kept whole, nothing else can prove them
+                "facts_sha256": hashlib.sha256(encoded).hexdigest(),
+                # Built from caller-supplied data: kept whole, nothing else can prove them.
+                "facts": orjson.loads(encoded),
             }
-            return (await self._record(decided, [record], as_of))[0]
+            return (await self._record(decided, [record]))[0]
 
-    async def _timed(self, snap: Snapshot, path: str, body: bytes) -> tuple[Any, str | None]:
+    async def _decide(
+        self, snap: Snapshot, pipeline: Pipeline, body: bytes, ids: list[str]
+    ) -> list[Decision]:
+        """One query and its verification; a new policy revision under the facts reloads."""
         started = time.perf_counter()
         try:
-            return await snap.opa.query(path, body)
+            answer: Answer = await snap.opa.query(DECISIONS, body)
         finally:
             self.metrics.opa_latency.observe(time.perf_counter() - started)
-
-    async def _query(self, snap: Snapshot, body: bytes, ids: list[str]) -> list[Decision]:
-        raw, reported = await self._timed(snap, _DECISIONS, body)
-        revision = self._check_revision(snap, reported)
-        if not isinstance(raw, list):
-            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
-        return verify_decisions(raw, ids, revision)
-
-    def _check_revision(self, snap: Snapshot, reported: str | None) -> str:
-        """Facts depend on policy parameters: a new bundle revision means recompute first."""
-        revision = snap.answered_revision(reported)
-        if revision != snap.revision:
-            if self._pending_reload is None or self._pending_reload.done():
-                self._pending_reload = asyncio.create_task(self._reload_quietly(revision))
-            raise PolicyChangedError(
-                f"OPA now serves policy revision {revision!r}, the facts were computed under "
-                f"{snap.revision!r}; they are being recomputed, retry shortly"
-            )
-        return revision
-
-    async def _reload_quietly(self, revision: str) -> None:
         try:
-            await self.reload(f"policy revision changed to {revision}")
+            return pipeline.verify(answer, ids)
+        except PolicyChangedError as err:
+            self._schedule_reload(f"policy revision changed ({err})")
+            raise PolicyChangedError(f"{err}; recomputing the facts, retry shortly") from None
+
+    def _schedule_reload(self, reason: str) -> None:
+        """Reload in the background, once at a time."""
+        if self._pending_reload is None or self._pending_reload.done():
+            self._pending_reload = asyncio.create_task(self._reload_quietly(reason))
+
+    async def _reload_quietly(self, reason: str) -> None:
+        try:
+            await self.reload(reason)
         except Exception:  # logged by reload; the next mismatch tries again
             pass
 
     async def _record(
-        self, decided: list[Decision], extras: list[dict[str, Any]], as_of: str
+        self, decided: list[Decision], extras: list[dict[str, Any]]
     ) -> list[dict[str, Any]]:
         """Give each decision an id, write its audit line, and only then hand it back."""
         now = utc_now()
@@ -297,7 +278,7 @@ class DecisionService:
                     "decision_id": decision_id,
                     "time": now,
                     "entity": decision["entity"],
-                    "as_of": as_of,
+                    "as_of": decision["as_of"],
                     "decision": decision["decision"],
                     "reasons": decision["reasons"],
                     "policy_revision": decision["policy"]["revision"],

@@ -1,9 +1,10 @@
-"""One immutable view the service decides with: a registry, its facts, and the OPA answering.
+"""One immutable view the service decides with: a registry's pipeline and the OPA answering it.
 
-Facts for every entity are computed and serialized once, when a snapshot is built (start-up and
-every reload), so a decision costs one OPA query and a few byte joins. A reload builds a whole
-new snapshot beside the old one and swaps a single reference; requests hold the snapshot they
-started with (``inflight``), and the old one is closed only when the last of them finished.
+Facts for every entity are computed and encoded once, when a snapshot is built (start-up and
+every reload), by the same ``Pipeline`` the CLI uses, so a decision costs one OPA query and a
+few byte joins. A reload builds a whole new snapshot beside the old one and swaps a single
+reference; requests hold the snapshot they started with (``inflight``), and the old one is
+closed only when the last of them finished.
 """
 
 from __future__ import annotations
@@ -12,31 +13,28 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from stakegate import settings
 from stakegate.logs import get_logger
-from stakegate.policy.client import PolicyClient, PolicyParams
-from stakegate.policy.pipeline import Screener, today
+from stakegate.policy.client import AsyncPolicyClient, PolicyClient
+from stakegate.policy.pipeline import Connection, Pipeline, today
 from stakegate.policy.runtime import LocalOpa
-from stakegate.policy.schemas import validate
+from stakegate.policy.view import PolicyView
 from stakegate.registry.load import load_registry
 from stakegate.registry.model import Registry
-from stakegate.service.audit import canonical
 from stakegate.service.config import ServiceConfig
-from stakegate.service.opa import AsyncOpa
 
 __all__ = ["EntityFacts", "Snapshot", "build_snapshot"]
 
 log = get_logger(__name__)
 
-_VALIDATE_CHUNK = 2000
+_ENCODE_CHUNK = 2000
 
 
 @dataclass(frozen=True, slots=True)
 class EntityFacts:
-    """One entity's OPA input, canonical JSON, and its hash as the audit log records it."""
+    """One entity's facts as sent to OPA, and the sha256 of those bytes (the audit records it)."""
 
     body: bytes
     sha256: str
@@ -44,16 +42,13 @@ class EntityFacts:
 
 @dataclass(eq=False)
 class Snapshot:
-    """Registry, precomputed facts, policy parameters and the OPA they were computed with."""
+    """A registry's pipeline, its encoded facts, and the OPA they were computed for."""
 
     generation: int
-    registry: Registry
     registry_sha256: str
-    params: PolicyParams
-    revision: str
-    fallback_revision: str
+    pipeline: Pipeline
     facts: dict[str, EntityFacts]
-    opa: AsyncOpa
+    opa: AsyncPolicyClient
     local: LocalOpa | None = None
     inflight: int = 0
     retired: bool = False
@@ -65,8 +60,21 @@ class Snapshot:
             f"entities={len(self.facts)} revision={self.revision!r}>"
         )
 
-    def answered_revision(self, reported: str | None) -> str:
-        return reported or self.fallback_revision
+    @property
+    def registry(self) -> Registry:
+        return self.pipeline.registry
+
+    @property
+    def view(self) -> PolicyView:
+        return self.pipeline.view
+
+    @property
+    def revision(self) -> str:
+        return self.pipeline.view.revision
+
+    async def open(self) -> None:
+        """Open the asynchronous client (on the event loop that will use it)."""
+        await self.opa.open()
 
     async def close(self) -> None:
         """Wait until no request uses this snapshot, then release its OPA."""
@@ -83,7 +91,9 @@ def _sha256_file(path: Path) -> str:
 
 
 def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
-    """Load the registry, start or reach OPA, compute every entity's facts (blocking)."""
+    """Load the registry, start or reach OPA, read its view, encode every entity's facts.
+
+    Blocking; the caller opens the snapshot's asynchronous client on its event loop."""
     started = time.perf_counter()
     registry = load_registry(config.registry)
     registry_sha = _sha256_file(config.registry)
@@ -95,25 +105,23 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
         local.start()
         url, fallback = local.url, local.revision
     try:
-        client = PolicyClient(url, fallback_revision=fallback)
+        client = PolicyClient(url)
         try:
-            screener = Screener(client, registry, config.as_of)
+            view = Connection(client, fallback, local).view
         finally:
             client.close()
-        facts = _precompute(screener, config.as_of or today())
+        pipeline = Pipeline(view, registry, config.as_of or today())
+        facts = _encode(pipeline)
     except BaseException:
         if local is not None:
             local.stop()
         raise
     snapshot = Snapshot(
         generation=generation,
-        registry=registry,
         registry_sha256=registry_sha,
-        params=screener.params,
-        revision=client.revision or fallback,
-        fallback_revision=fallback,
+        pipeline=pipeline,
         facts=facts,
-        opa=AsyncOpa(url, config.opa_deadline),
+        opa=AsyncPolicyClient(url, config.opa_deadline),
         local=local,
     )
     log.info(
@@ -128,15 +136,12 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
     return snapshot
 
 
-def _precompute(screener: Screener, as_of: date) -> dict[str, EntityFacts]:
-    """Every entity's facts, validated against the facts schema once, then frozen as bytes."""
-    ids = list(screener.facts.registry.entities)
+def _encode(pipeline: Pipeline) -> dict[str, EntityFacts]:
+    """Every entity's facts, checked against the facts schema once, then frozen as bytes."""
+    ids = list(pipeline.registry.entities)
     out: dict[str, EntityFacts] = {}
-    for start in range(0, len(ids), _VALIDATE_CHUNK):
-        chunk = ids[start : start + _VALIDATE_CHUNK]
-        docs = [screener.facts.entity_facts(entity_id) for entity_id in chunk]
-        validate("facts", {"as_of": as_of.isoformat(), "entities": docs}, "facts document")
-        for entity_id, doc in zip(chunk, docs, strict=True):
-            body = canonical(doc).encode()
+    for start in range(0, len(ids), _ENCODE_CHUNK):
+        chunk = ids[start : start + _ENCODE_CHUNK]
+        for entity_id, body in zip(chunk, pipeline.encoded(chunk), strict=True):
             out[entity_id] = EntityFacts(body, hashlib.sha256(body).hexdigest())
     return out
