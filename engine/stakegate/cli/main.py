@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust
 from stakegate.cli.bundle import bundle
 from stakegate.cli.common import (
     NATIVE,
@@ -26,6 +27,7 @@ from stakegate.cli.common import (
     fail_at_edge,
     load_registry_files,
     parse_date,
+    trust_options,
 )
 from stakegate.cli.imports import import_command
 from stakegate.cli.output import atomic_output, format_text, make_writer
@@ -64,7 +66,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "--policy",
             type=click.Path(path_type=Path),
             default=None,
-            help="Policy directory or bundle .tar.gz (default: the shipped policies/).",
+            help="Policy directory or signed bundle .tar.gz (default: the shipped policies/); "
+            "with --opa-url, the bundle the remote OPA must serve.",
         ),
         click.option(
             "--opa-url",
@@ -75,7 +78,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "--as-of",
             callback=parse_date,
             default=None,
-            help="Date for exception expiry (YYYY-MM-DD; default: today, UTC).",
+            help="Decision date: exception expiry, and a bundle must be in effect by then "
+            "(YYYY-MM-DD; default: today, UTC).",
         ),
         data_faults_option(
             "Data faults in the registry (self-ownership, duplicate holdings, owners over "
@@ -86,7 +90,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return trust_options(func)
 
 
 def _fault_summary(facts: RegistryFacts) -> None:
@@ -129,11 +133,12 @@ def check(
     as_of: date | None,
     data_faults: DataFaultMode,
     fmt: str,
+    trust: Trust,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
-    with connect(policy, opa_url) as client:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as client:
         screener = Screener(client, loaded, as_of, data_faults=data_faults)
         decision = screener.decide([entity_id])[0]
     _fault_summary(screener.facts)
@@ -168,11 +173,12 @@ def screen(
     data_faults: DataFaultMode,
     fmt: str,
     out: str,
+    trust: Trust,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
-    with connect(policy, opa_url) as client:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as client:
         screener = Screener(client, loaded, as_of, data_faults=data_faults)
         _fault_summary(screener.facts)
         show_progress = sys.stderr.isatty()

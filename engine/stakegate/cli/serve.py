@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
-from stakegate.cli.common import fail_at_edge, parse_date
+from stakegate.bundles.trust import Trust
+from stakegate.cli.common import fail_at_edge, parse_date, trust_options
 from stakegate.errors import InputError
 
 if TYPE_CHECKING:
@@ -38,7 +39,8 @@ R = TypeVar("R")
     "--policy",
     type=_PATH,
     default=None,
-    help="Policy directory or signed bundle .tar.gz for a private OPA (default: policies/).",
+    help="Policy directory or signed bundle .tar.gz for a private OPA (default: policies/); "
+    "with --opa-url, the bundle the remote OPA must serve.",
 )
 @click.option(
     "--opa-url",
@@ -75,6 +77,7 @@ R = TypeVar("R")
     default=None,
     help="Fixed decision date, YYYY-MM-DD (default: today, UTC, at each request).",
 )
+@trust_options
 @fail_at_edge
 def serve(
     registry: Path,
@@ -85,6 +88,7 @@ def serve(
     api_key_file: Path | None,
     allow_anonymous: bool,
     as_of: date | None,
+    trust: Trust,
 ) -> None:
     import uvicorn
     import uvloop
@@ -105,6 +109,7 @@ def serve(
         api_keys=read_api_keys(api_key_file, settings.SERVICE_API_KEYS),
         allow_anonymous=allow_anonymous,
         as_of=as_of,
+        trust=trust,
     )
     app = create_app(config)
     server = _server_class()(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError
 from stakegate.logs import get_logger
 from stakegate.policy.client import PolicyClient, PolicyParams
@@ -36,18 +37,34 @@ _IN_FLIGHT = 2
 
 
 @contextmanager
-def connect(policy: Path | None = None, opa_url: str | None = None) -> Iterator[PolicyClient]:
-    """A client for ``opa_url``, or for a private OPA started on ``policy`` (default policy)."""
-    if opa_url and policy is not None:
-        raise InputError("give either --policy or --opa-url, not both")
+def connect(
+    policy: Path | None = None,
+    opa_url: str | None = None,
+    *,
+    trust: Trust | None = None,
+    as_of: date | None = None,
+) -> Iterator[PolicyClient]:
+    """A client for ``opa_url``, or for a private OPA started on ``policy`` (default policy),
+    admitted by ``trust`` (default: ``Trust.from_settings()``) for decisions ``as_of``.
+
+    With ``opa_url``, a ``policy`` bundle (required when approval is) is verified here and the
+    remote OPA must report its revision before anything is decided.
+    """
+    trust = trust if trust is not None else Trust.from_settings()
+    day = as_of or today()
+    check_sources(policy, opa_url, trust)
     if opa_url:
+        expected = verify_for_loading(policy, trust, day) if policy is not None else None
         client = PolicyClient(opa_url)
         try:
+            if expected is not None:
+                client.params()  # the first answer records the revision OPA reports
+                check_remote_revision(opa_url, client.revision, expected)
             yield client
         finally:
             client.close()
         return
-    with LocalOpa(policy or settings.DEFAULT_POLICY) as opa:
+    with LocalOpa(policy or settings.DEFAULT_POLICY, trust=trust, as_of=day) as opa:
         client = PolicyClient(opa.url, fallback_revision=opa.revision)
         try:
             yield client
@@ -162,12 +179,13 @@ def check(
     opa_url: str | None = None,
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
+    trust: Trust | None = None,
 ) -> Decision:
     """Decide one entity: the library form of ``stakegate check``."""
     loaded = registry if isinstance(registry, Registry) else load_registry(registry)
     if entity_id not in loaded.entities:
         raise InputError(f"{loaded.source}: entity {entity_id!r} is not in the registry")
-    with connect(policy, opa_url) as client:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as client:
         return Screener(client, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
 
 
@@ -178,8 +196,9 @@ def screen(
     opa_url: str | None = None,
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
+    trust: Trust | None = None,
 ) -> list[Decision]:
     """Decide every entity: the library form of ``stakegate screen``."""
     loaded = registry if isinstance(registry, Registry) else load_registry(registry)
-    with connect(policy, opa_url) as client:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as client:
         return list(Screener(client, loaded, as_of, data_faults=data_faults).screen())

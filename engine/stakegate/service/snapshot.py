@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from stakegate import settings
+from stakegate.bundles.trust import check_remote_revision, verify_for_loading
 from stakegate.logs import get_logger
 from stakegate.policy.client import PolicyClient, PolicyParams
 from stakegate.policy.pipeline import Screener, today
@@ -88,15 +89,22 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
     registry = load_registry(config.registry)
     registry_sha = _sha256_file(config.registry)
     local: LocalOpa | None = None
+    day = config.as_of or today()
+    expected = None
     if config.opa_url:
         url, fallback = config.opa_url, "unknown"
+        if config.policy is not None:  # the bundle the remote OPA must serve (trust.py)
+            expected = verify_for_loading(config.policy, config.trust, day)
     else:
-        local = LocalOpa(config.policy or settings.DEFAULT_POLICY)
+        local = LocalOpa(config.policy or settings.DEFAULT_POLICY, trust=config.trust, as_of=day)
         local.start()
         url, fallback = local.url, local.revision
     try:
         client = PolicyClient(url, fallback_revision=fallback)
         try:
+            if expected is not None:
+                client.params()  # records the revision the remote OPA reports
+                check_remote_revision(url, client.revision, expected)
             screener = Screener(client, registry, config.as_of)
         finally:
             client.close()
