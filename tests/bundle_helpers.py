@@ -50,6 +50,7 @@ def sign_policy(
     key: Path = PRIVATE,
     effective_date: str = "2026-01-01",
     author: str = "tests",
+    changelog: str = "test bundle",
 ) -> Path:
     """``policy`` as a signed bundle at ``out``, without the gate (see the module docstring)."""
     private = serialization.load_pem_private_key(key.read_bytes(), password=None)
@@ -58,7 +59,7 @@ def sign_policy(
         "version": version,
         "effective_date": effective_date,
         "author": author,
-        "changelog": "test bundle",
+        "changelog": changelog,
         "source_commit": "uncommitted",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
