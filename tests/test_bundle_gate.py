@@ -161,3 +161,10 @@ def test_out_under_a_file_is_a_message(tmp_path: Path):
     result = build_cli(POLICIES, tmp_path / "plain" / "b.tar.gz")
     assert result.exit_code == 2
     assert "cannot write there" in result.stderr
+
+
+def test_a_policy_without_tests_is_not_signed(tmp_path: Path):
+    policy = policy_with_config(tmp_path, {})
+    for test in policy.rglob("*_test.rego"):
+        test.unlink()
+    assert_refused(policy, tmp_path, "policy gate failed at opa test: no tests found")
