@@ -1,51 +1,43 @@
-"""Signed bundles: build (reproducible), verify (four ways to fail), approve, and load in OPA.
+"""Signed bundles: build (gated, reproducible), verify (every way to fail), and load in OPA.
 
 Every bundle here is built by the real ``opa build`` and loaded by a real ``opa run``; tampered
 bundles are made by rewriting the tar the way an attacker would, never by mocking a check.
+Approvals are in test_approvals.py, the gate in test_bundle_gate.py, trust in test_trust.py.
 """
 
 from __future__ import annotations
 
 import base64
-import gzip
-import hashlib
-import io
 import json
 import os
 import re
 import subprocess
-import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stakegate import settings
-from stakegate.bundles.build import approve_bundle, build_bundle, bundle_sources, source_commit
-from stakegate.bundles.signing import approval_path, key_fingerprint, load_public_key, verify_bundle
-from stakegate.cli.main import cli
+from stakegate.bundles.build import build_bundle, source_commit
+from stakegate.bundles.signing import (
+    content_digest,
+    key_fingerprint,
+    load_public_key,
+    verify_bundle,
+)
+from stakegate.bundles.trust import Trust
 from stakegate.errors import BundleVerificationError, InputError
 from stakegate.opa_binary import find_opa_binary
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.pipeline import Connection
 from stakegate.policy.runtime import LocalOpa
 
-from .conftest import FIXTURES, POLICIES, REPO, policy_with_config
+from .bundle_helpers import PRIVATE, PUBLIC, rewrite, run, sign_policy, write_keypair
+from .conftest import FIXTURES, POLICIES, policy_with_config
 
 pytestmark = pytest.mark.integration
 
-KEYS = REPO / "keys" / "test-only"
-PRIVATE = KEYS / "stakegate-test-only.key.pem"
-PUBLIC = KEYS / "stakegate-test-only.pub.pem"
-SHIPPED = REPO / "bundles" / "stakegate-1.0.0.tar.gz"
 SMALL = FIXTURES / "cli" / "small.yaml"
-
-
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+TRUST = Trust(public_key=PUBLIC)
 
 
 def build(policy: Path, out: Path, version: str = "1.0.0", **kwargs) -> Path:
@@ -56,39 +48,6 @@ def build(policy: Path, out: Path, version: str = "1.0.0", **kwargs) -> Path:
     return out
 
 
-def rewrite(src: Path, dst: Path, change: Callable[[dict[str, bytes]], None]) -> Path:
-    """Repack ``src`` with ``change`` applied to its files: what a tamperer would do."""
-    with tarfile.open(src, "r:gz") as tar:
-        files = {m.name: tar.extractfile(m).read() for m in tar if m.isfile()}  # type: ignore[union-attr]
-    change(files)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    dst.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
-    return dst
-
-
-def other_key(tmp_path: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private, public = tmp_path / "other.key.pem", tmp_path / "other.pub.pem"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
-
-
 @pytest.fixture(scope="module")
 def signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped policy as a signed 1.0.0 bundle."""
@@ -97,10 +56,19 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_build_manifest_and_contents(signed: Path):
     verified = verify_bundle(signed, PUBLIC)
-    sources = bundle_sources(POLICIES)
-    content = hashlib.sha256(
-        b"".join(name.encode() + b"\0" + sources[name] + b"\0" for name in sorted(sources))
-    ).hexdigest()
+    content = content_digest(verified.files)
+    tests = subprocess.run(
+        [find_opa_binary(), "test", str(POLICIES), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    coverage = subprocess.run(
+        [find_opa_binary(), "test", str(POLICIES), "--coverage"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert verified.manifest == {
         "revision": f"1.0.0+{content[:12]}",
         "roots": ["stakegate"],
@@ -111,10 +79,14 @@ def test_build_manifest_and_contents(signed: Path):
             "author": "tests",
             "changelog": "test build",
             "source_commit": source_commit(POLICIES),
+            "tests": len(json.loads(tests.stdout)),
+            "coverage": round(json.loads(coverage.stdout)["coverage"], 2),
             "content_sha256": content,
             "signing_key": key_fingerprint(load_public_key(PUBLIC)),
         },
     }
+    assert verified.manifest["metadata"]["tests"] > 0
+    assert verified.revision == f"1.0.0+{content[:12]}"
     rego = sorted(
         p.relative_to(POLICIES).as_posix()
         for p in POLICIES.rglob("*.rego")
@@ -152,11 +124,10 @@ def test_versions_are_immutable(tmp_path: Path, signed: Path):
 
 def test_rebuild_with_other_content_is_refused(tmp_path: Path):
     target = tmp_path / "stakegate-1.0.0.tar.gz"
-    build(POLICIES, target)
-    before = target.read_bytes()
     changed = policy_with_config(tmp_path / "changed", {"ownership_threshold": 60})
+    before = sign_policy(changed, target).read_bytes()
     with pytest.raises(InputError, match="never changes: build a new version"):
-        build(changed, target)
+        build(POLICIES, target)
     assert target.read_bytes() == before
 
 
@@ -189,9 +160,9 @@ def test_go_json_escapes_hash_like_opa(tmp_path: Path):
     reason = 'licence <GL-25> & "quotes"\u2028line\ttab é \x01'
     entry = {"entity": "x", "reason": reason, "approver": "a", "expires": "2099-01-01"}
     policy = policy_with_config(tmp_path, {"exceptions": [entry], "percent_tolerance": 1e-9})
-    out = build(policy, tmp_path / "b.tar.gz")
+    out = sign_policy(policy, tmp_path / "b.tar.gz")
     assert verify_bundle(out, PUBLIC).version == "1.0.0"
-    with LocalOpa(out) as opa:  # and OPA agrees
+    with LocalOpa(out, trust=TRUST) as opa:  # and OPA agrees
         client = PolicyClient(opa.url)
         assert Connection(client, opa.revision).view.params.threshold == 50
         client.close()
@@ -244,7 +215,9 @@ def test_tampered_bundle_is_refused_everywhere(case: str, signed: Path, tmp_path
     assert result.exit_code == 1
     assert message in result.stderr
     # The engine refuses it before any OPA process starts: never evaluated.
-    result = run("check", "sg-sub", "--registry", str(SMALL), "--policy", str(bad))
+    result = run(
+        "check", "sg-sub", "--registry", str(SMALL), "--policy", str(bad), "--key", str(PUBLIC)
+    )
     assert (result.exit_code, result.stdout) == (1, "")
     assert "refused" in result.stderr
     # And OPA itself, started as the engine starts it, refuses it too.
@@ -259,7 +232,7 @@ def test_tampered_bundle_is_refused_everywhere(case: str, signed: Path, tmp_path
 
 
 def test_wrong_key_is_refused(signed: Path, tmp_path: Path):
-    _, wrong_public = other_key(tmp_path)
+    _, wrong_public = write_keypair(tmp_path, "other")
     with pytest.raises(BundleVerificationError, match="bad signature"):
         verify_bundle(signed, wrong_public)
     result = run("bundle", "verify", str(signed), "--key", str(wrong_public))
@@ -268,11 +241,11 @@ def test_wrong_key_is_refused(signed: Path, tmp_path: Path):
 
 
 def test_bundle_signed_by_other_key_is_refused_by_engine(tmp_path: Path):
-    wrong_private, _ = other_key(tmp_path)
+    wrong_private, _ = write_keypair(tmp_path, "other")
     out = tmp_path / "stakegate-1.0.0.tar.gz"
     build_bundle("1.0.0", changelog="x", signing_key=wrong_private, out=out)
     with pytest.raises(BundleVerificationError, match="bad signature"):
-        LocalOpa(out)
+        LocalOpa(out, trust=TRUST)
 
 
 def test_renamed_bundle_is_refused(signed: Path, tmp_path: Path):
@@ -290,85 +263,20 @@ def test_verify_cli_prints_manifest(signed: Path):
     assert report["manifest"] == verify_bundle(signed, PUBLIC).manifest
 
 
-def test_engine_starts_opa_with_verification_and_reports_revision(signed: Path):
-    with LocalOpa(signed) as opa:
+def test_engine_starts_opa_with_verification_and_reports_revision(
+    signed: Path, monkeypatch: pytest.MonkeyPatch
+):
+    with LocalOpa(signed, trust=TRUST) as opa:
         assert opa.proc is not None
         args = list(opa.proc.args)  # type: ignore[arg-type]
-        assert args[args.index("--verification-key") + 1] == str(settings.BUNDLE_PUBLIC_KEY)
+        assert args[args.index("--verification-key") + 1] == str(PUBLIC)
         assert args[args.index("--signing-alg") + 1] == "RS256"
         client = PolicyClient(opa.url)
         view = Connection(client, opa.revision).view
         assert view.revision == verify_bundle(signed, PUBLIC).revision
         client.close()
-    result = run("check", "sg-sub", "--registry", str(SMALL), "--policy", str(signed))
+    args = ["check", "sg-sub", "--registry", str(SMALL), "--policy", str(signed)]
+    monkeypatch.setattr(settings, "BUNDLE_PUBLIC_KEY", PUBLIC)  # the setting stands for --key
+    result = run(*args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["policy"]["revision"].startswith("1.0.0+")
-
-
-def test_approve_records_reviewer_date_and_digest(signed: Path, tmp_path: Path):
-    bundle = tmp_path / signed.name
-    bundle.write_bytes(signed.read_bytes())
-    verified = verify_bundle(bundle, PUBLIC)
-    result = run(
-        "bundle", "approve", str(bundle), "--reviewer", "legal@example.com", "--date", "2026-11-27"
-    )
-    assert result.exit_code == 0, result.output
-    expected = {
-        "bundle": "stakegate-1.0.0.tar.gz",
-        "version": "1.0.0",
-        "revision": verified.revision,
-        "sha256": verified.sha256,
-        "signing_key": verified.key_id,
-        "approvals": [{"reviewer": "legal@example.com", "date": "2026-11-27"}],
-    }
-    assert json.loads(approval_path(bundle).read_text()) == expected
-    assert approval_path(bundle).name == "stakegate-1.0.0.approval.json"
-    approve_bundle(bundle, "cfo@example.com", note="ticket LEG-1")
-    record = json.loads(approval_path(bundle).read_text())
-    assert [a["reviewer"] for a in record["approvals"]] == ["legal@example.com", "cfo@example.com"]
-    with pytest.raises(InputError, match="already approved"):
-        approve_bundle(bundle, "cfo@example.com")
-
-
-def test_approving_a_tampered_bundle_is_refused(signed: Path, tmp_path: Path):
-    bad = rewrite(signed, tmp_path / signed.name, _modified_data)
-    result = run("bundle", "approve", str(bad), "--reviewer", "r")
-    assert result.exit_code == 1
-    assert not approval_path(bad).exists()
-
-
-def test_approved_only(signed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(settings, "REQUIRE_APPROVAL", True)
-    bundle = tmp_path / signed.name
-    bundle.write_bytes(signed.read_bytes())
-    args = ["check", "sg-sub", "--registry", str(SMALL), "--policy"]
-    result = run(*args, str(bundle))
-    assert result.exit_code == 1
-    assert "not approved (no stakegate-1.0.0.approval.json)" in result.stderr
-    result = run(*args, str(POLICIES))
-    assert result.exit_code == 1
-    assert "only approved bundles" in result.stderr
-    approve_bundle(bundle, "legal@example.com")
-    result = run(*args, str(bundle))
-    assert result.exit_code == 0, result.output
-    # An approval pins bytes: a different, validly signed build of the same name is refused.
-    other = policy_with_config(tmp_path / "other", {"ownership_threshold": 60})
-    bundle.unlink()
-    build(other, bundle)
-    result = run(*args, str(bundle))
-    assert result.exit_code == 1
-    assert "approves other bytes" in result.stderr
-
-
-def test_shipped_bundle_is_signed_approved_and_loads(monkeypatch: pytest.MonkeyPatch):
-    verified = verify_bundle(SHIPPED, PUBLIC)
-    assert verified.version == "1.0.0"
-    assert verified.manifest["roots"] == ["stakegate"]
-    assert verified.manifest["rego_version"] == 1
-    record = json.loads(approval_path(SHIPPED).read_text())
-    assert record["sha256"] == verified.sha256
-    assert record["approvals"]
-    monkeypatch.setattr(settings, "REQUIRE_APPROVAL", True)
-    result = run("check", "sg-sub", "--registry", str(SMALL), "--policy", str(SHIPPED))
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["policy"]["revision"] == verified.revision

@@ -23,6 +23,7 @@ import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from stakegate.bundles.trust import Trust
 from stakegate.cli.main import cli
 from stakegate.opa_binary import find_opa_binary
 from stakegate.policy.runtime import free_port
@@ -34,7 +35,16 @@ from .service_process import wait_healthy
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REGISTRY = REPO / "examples" / "registry.yaml"
-BUNDLE = "stakegate-1.0.0.tar.gz"
+BUNDLE = "stakegate-2.0.0.tar.gz"  # the shipped TEST-SIGNED example (deploy/opa-config.yaml)
+TRUST = [
+    "--policy",
+    str(REPO / "bundles" / BUNDLE),
+    "--key",
+    str(REPO / "tests" / "keys" / "stakegate-test-only.pub.pem"),
+    "--require-approval",
+    "--reviewer-keys",
+    str(REPO / "tests" / "keys" / "reviewers"),
+]
 
 
 @contextmanager
@@ -87,17 +97,25 @@ def test_replicas_pull_the_signed_bundle_and_serve_decisions(tmp_path: Path):
             for url, proc, log in (one, two):
                 wait_healthy(f"{url}/health?bundles", proc, log)
             for url, _, _ in (one, two):
-                result = CliRunner().invoke(
-                    cli, ["check", "lotus-sg", "--registry", str(REGISTRY), "--opa-url", url]
-                )
+                args = ["check", "lotus-sg", "--registry", str(REGISTRY), "--opa-url", url]
+                result = CliRunner().invoke(cli, args)
                 assert result.exit_code == 0, result.output
                 decision = json.loads(result.stdout)
                 assert decision["decision"] == "deny"
-                assert decision["policy"]["revision"].startswith("1.0.0+")
-            service = ServiceConfig(registry=REGISTRY, opa_url=one[0])
+                assert decision["policy"]["revision"].startswith("2.0.0+")
+                # Approval required: the replica must report the approved bundle's revision.
+                result = CliRunner().invoke(cli, [*args, *TRUST])
+                assert result.exit_code == 0, result.output
+                assert json.loads(result.stdout)["policy"] == decision["policy"]
+            trust = Trust(
+                public_key=Path(TRUST[3]), require_approval=True, reviewer_keys=Path(TRUST[6])
+            )
+            service = ServiceConfig(
+                registry=REGISTRY, opa_url=one[0], policy=Path(TRUST[1]), trust=trust
+            )
             with TestClient(create_app(service)) as client:
                 body = client.post("/v1/decisions", json={"entity": "lotus-sg"}).json()
-                assert body["policy"]["revision"].startswith("1.0.0+")
+                assert body["policy"]["revision"].startswith("2.0.0+")
                 assert client.get("/health").status_code == 200
 
 

@@ -20,17 +20,16 @@ import pytest
 from click.testing import CliRunner
 
 from stakegate import settings
-from stakegate.bundles.build import build_bundle
 from stakegate.cli.main import cli
 from stakegate.ownership.interval import Interval
 from stakegate.review.compare import share_label
 from stakegate.review.diagram import Node, ownership_svg
 
-from .conftest import FIXTURES, REPO, policy_with_config
+from .bundle_helpers import PUBLIC, sign_policy
+from .conftest import FIXTURES, policy_with_config
 
 pytestmark = pytest.mark.integration
 
-PRIVATE = REPO / "keys" / "test-only" / "stakegate-test-only.key.pem"
 REGISTRY = FIXTURES / "bundles" / "registry.yaml"
 AS_OF = "2026-11-27"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -73,7 +72,7 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         policy = policy_with_config(work, overrides)
         version = "1.0.0" if name == "base" else "1.1.0"
         target = work / f"stakegate-{version}.tar.gz"
-        build_bundle(version, changelog=name, policy=policy, signing_key=PRIVATE, out=target)
+        sign_policy(policy, target, version, changelog=name)
         out[name] = target
     return out
 
@@ -92,6 +91,8 @@ def screened(bundles: dict[str, Path], tmp_path_factory: pytest.TempPathFactory)
             str(bundle),
             "--as-of",
             AS_OF,
+            "--key",
+            str(PUBLIC),
             "--out",
             str(out),
         )
@@ -111,6 +112,8 @@ def diff(old: Path, new: Path, fmt: str, out: Path) -> str:
         str(REGISTRY),
         "--as-of",
         AS_OF,
+        "--key",
+        str(PUBLIC),
         "--format",
         fmt,
         "--out",
@@ -195,7 +198,7 @@ def test_rego_and_documentation_changes(bundles, tmp_path: Path):
         rule.read_text().replace("title: Restricted ownership\n", "title: Majority owned\n")
     )
     new = tmp_path / "stakegate-1.0.1.tar.gz"
-    build_bundle("1.0.1", changelog="retitle", policy=policy, signing_key=PRIVATE, out=new)
+    sign_policy(policy, new, "1.0.1", changelog="retitle")
     report = json.loads(diff(bundles["base"], new, "json", tmp_path / "r.json"))
     assert report["impact"] == {}
     assert [(c["file"], c["status"]) for c in report["rego"]] == [

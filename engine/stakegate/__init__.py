@@ -3,6 +3,7 @@
 The public API is re-exported here; everything else is internal.
 """
 
+from stakegate.bundles.trust import Trust
 from stakegate.client import Client
 from stakegate.errors import (
     BundleVerificationError,
@@ -50,6 +51,7 @@ __all__ = [
     "RegistryError",
     "Screener",
     "Threshold",
+    "Trust",
     "check",
     "connect",
     "load_registry",

@@ -17,6 +17,7 @@ else is caught, and no error is ever turned into an ``allow``.
         ├── RegistryError              a registry file, record or field is wrong
         ├── OwnershipCycleError        a closed ownership cycle has no outside owner
         ├── DataFaultError             the registry has data faults (data_faults="error")
+        ├── PolicyGateError            a policy fails the build gate (fmt, check, tests, params)
         ├── FieldError                 a request field is wrong (``field`` names it)
         │   ├── UnknownEntityError     the entity is not in the registry (404)
         │   └── TooLargeError          the request asks for too much at once (413)
@@ -44,6 +45,7 @@ __all__ = [
     "OwnershipCycleError",
     "PolicyChangedError",
     "PolicyEvaluationError",
+    "PolicyGateError",
     "RegistryError",
     "ServiceRequestError",
     "ServiceUnavailableError",
@@ -177,6 +179,14 @@ class DataFaultError(InputError):
         listed = "".join(f"\n  - {f}" for f in self.faults)
         plural = "s" if count != 1 else ""
         return f"{prefix}{count} data fault{plural} (screen on with {remedy}):{listed}"
+
+
+class PolicyGateError(InputError):
+    """A policy directory fails a step of the build gate; ``step`` names it."""
+
+    def __init__(self, step: str, detail: str) -> None:
+        self.step = step
+        super().__init__(f"policy gate failed at {step}: {detail}")
 
 
 class FieldError(InputError):

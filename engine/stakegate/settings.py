@@ -14,6 +14,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"STAKEGATE_{name}", default)
 
 
+def _optional_path(name: str) -> Path | None:
+    value = _env(name, "")
+    return Path(value) if value else None
+
+
 # Repository root when running from a checkout (editable install); used to find defaults.
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -63,21 +68,40 @@ PROGRESS_INTERVAL: float = float(_env("PROGRESS_INTERVAL", "5"))
 # Emit log lines as JSON rather than key=value text.
 LOG_JSON: bool = _env("LOG_JSON", "false").lower() in ("1", "true", "yes")
 # Public key (PEM, RSA) that every policy bundle must be signed for; OPA started on a bundle
-# verifies it too. Defaults to the repository's TEST-ONLY key (keys/test-only/): set a real one
-# in production (an installed package has no default, so every bundle is refused until you do).
-BUNDLE_PUBLIC_KEY: Path = Path(
-    _env(
-        "BUNDLE_PUBLIC_KEY", str(_REPO_ROOT / "keys" / "test-only" / "stakegate-test-only.pub.pem")
-    )
-)
+# verifies it too. No default: without it (or --key) every bundle is refused. Test keys live
+# under tests/keys/ and are never a default.
+BUNDLE_PUBLIC_KEY: Path | None = _optional_path("BUNDLE_PUBLIC_KEY")
 # Private key used by `stakegate bundle build` without --signing-key: a PEM file path, or the
 # PEM text itself (e.g. from a CI secret). Empty: --signing-key is required.
 BUNDLE_SIGNING_KEY: str = _env("BUNDLE_SIGNING_KEY", "")
 # Where `stakegate bundle build` writes stakegate-X.Y.Z.tar.gz when --out is not given.
 BUNDLE_DIR: Path = Path(_env("BUNDLE_DIR", str(_REPO_ROOT / "bundles")))
-# Load only bundles with an approval record matching their bytes (`stakegate bundle approve`);
+# Load only bundles with enough valid, signed reviewer approvals (`stakegate bundle approve`);
 # policy directories (unsigned, for development) are then refused.
 REQUIRE_APPROVAL: bool = _env("REQUIRE_APPROVAL", "false").lower() in ("1", "true", "yes")
+# Reviewer public keys (a PEM file with one or more keys, or a directory of *.pem) whose
+# approvals count; no default.
+REVIEWER_KEYS: Path | None = _optional_path("REVIEWER_KEYS")
+# Pinned OPA capabilities that `opa check --strict` compiles the policy against (the build gate).
+OPA_CAPABILITIES: Path = Path(
+    _env(
+        "OPA_CAPABILITIES",
+        str(
+            _first_existing(
+                _PACKAGE_DIR / "_build" / "opa-capabilities.json",
+                _REPO_ROOT / "build" / "opa-capabilities.json",
+            )
+        ),
+    )
+)
+# Minimum Rego test coverage (percent) of the build gate and `make lint-rego`.
+REGO_MIN_COVERAGE: float = float(_env("REGO_MIN_COVERAGE", "95"))
+# Bounds on reading a bundle file: its size, one member and all members once decompressed,
+# and the number of members (a gzip bomb is refused before it is inflated).
+BUNDLE_MAX_BYTES: int = int(_env("BUNDLE_MAX_BYTES", str(32 << 20)))
+BUNDLE_MAX_MEMBER_BYTES: int = int(_env("BUNDLE_MAX_MEMBER_BYTES", str(32 << 20)))
+BUNDLE_MAX_TOTAL_BYTES: int = int(_env("BUNDLE_MAX_TOTAL_BYTES", str(128 << 20)))
+BUNDLE_MAX_MEMBERS: int = int(_env("BUNDLE_MAX_MEMBERS", "10000"))
 # --- decision service (`stakegate serve`) ---
 # Address the service binds when --addr is not given (loopback: no API key needed).
 SERVICE_ADDR: str = _env("SERVICE_ADDR", "127.0.0.1:8000")

@@ -1,13 +1,14 @@
-"""Builds immutable, signed, versioned policy bundles, and records their approval.
+"""Builds immutable, signed, versioned policy bundles, and only from a policy that passes the gate.
 
-Legal reviewers approve policy *versions*, not commits: ``build_bundle`` turns ``policies/``
-into ``bundles/stakegate-X.Y.Z.tar.gz`` with ``opa build``, signed (RS256) and carrying a
-manifest that says what it is (version, effective date, author, changelog entry, source commit).
-The build is reproducible: only the policy files and these inputs go in, staged in a fresh
-directory (so no path, mtime or stray file leaks in) and OPA writes tar entries with fixed
-times, so the same source gives the same bytes. A version, once built, never changes: a second
-build of the same version must produce the same bytes or it is refused. ``approve_bundle`` writes
-``stakegate-X.Y.Z.approval.json`` beside the bundle, pinning its sha256.
+Legal reviewers approve policy *versions*, not commits: ``build_bundle`` runs the build gate
+(``gate``: fmt, strict check, tests with coverage, parameter validation) and only then turns the
+policy directory into ``bundles/stakegate-X.Y.Z.tar.gz`` with ``opa build``, signed (RS256) and
+carrying a manifest that says what it is: version, effective date, author, changelog entry,
+source commit (``uncommitted`` outside a clean git checkout), the gate's test count and coverage,
+and a digest of the content that the revision is derived from. The build is reproducible: only
+the policy files and these inputs go in, staged in a fresh directory, and OPA writes tar entries
+with fixed times. A version, once built, never changes: a second build of the same version must
+produce the same bytes or it is refused. Approvals are separate (``approvals``).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from stakegate import settings
+from stakegate.bundles.archive import open_archive
+from stakegate.bundles.gate import Echo, GateReport, run_gate
 from stakegate.bundles.signing import (
     ALGORITHM,
     MANIFEST,
     VerifiedBundle,
-    approval_path,
+    content_digest,
     key_fingerprint,
     verify_bundle,
 )
@@ -38,7 +41,15 @@ from stakegate.errors import InputError
 from stakegate.logs import get_logger
 from stakegate.opa_binary import find_opa_binary
 
-__all__ = ["approve_bundle", "build_bundle", "bundle_sources", "default_bundle_path"]
+__all__ = [
+    "UNCOMMITTED",
+    "build_bundle",
+    "bundle_output",
+    "bundle_sources",
+    "default_bundle_path",
+    "pack_bundle",
+    "source_commit",
+]
 
 log = get_logger(__name__)
 
@@ -47,8 +58,24 @@ _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 _BUILD_TIMEOUT_S = 120
 
 
+# source_commit of a build outside a clean git checkout.
+UNCOMMITTED = "uncommitted"
+
+
 def default_bundle_path(version: str) -> Path:
     return settings.BUNDLE_DIR / f"stakegate-{version}.tar.gz"
+
+
+def bundle_output(out: Path | str | None, version: str) -> Path:
+    """Where ``--out`` means the bundle to go: a path ending in ``/`` or naming an existing
+    directory is a directory (created if missing) that gets ``stakegate-<version>.tar.gz``."""
+    if out is None or str(out) == "":
+        return default_bundle_path(version)
+    text = str(out)
+    target = Path(text)
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        return target / f"stakegate-{version}.tar.gz"
+    return target
 
 
 def bundle_sources(policy: Path) -> dict[str, bytes]:
@@ -88,12 +115,14 @@ def _git(policy: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def source_commit(policy: Path) -> str | None:
-    """Last commit that touched ``policy``, ``-dirty`` when it has uncommitted changes."""
+def source_commit(policy: Path) -> str:
+    """Last commit that touched ``policy``; ``uncommitted`` when ``policy`` is not in git or
+    has changes (edited, added or untracked files) that no commit holds."""
     commit = _git(policy, "log", "-1", "--format=%H", "--", ".")
-    if not commit:
-        return None
-    return f"{commit}-dirty" if _git(policy, "status", "--porcelain", "--", ".") else commit
+    status = _git(policy, "status", "--porcelain", "--untracked-files=all", "--", ".")
+    if not commit or status is None or status:
+        return UNCOMMITTED
+    return commit
 
 
 def _default_effective_date() -> date:
@@ -117,7 +146,7 @@ def _signing_key_pem(signing_key: Path | None) -> bytes:
         return _signing_key_pem(Path(configured))
     raise InputError(
         "no signing key: pass --signing-key PATH or set STAKEGATE_BUNDLE_SIGNING_KEY "
-        "(a PEM path or the PEM itself); keys/test-only/ has a key for tests"
+        "(a PEM path or the PEM itself)"
     )
 
 
@@ -137,37 +166,78 @@ def build_bundle(
     changelog: str,
     policy: Path | None = None,
     signing_key: Path | None = None,
-    out: Path | None = None,
+    out: Path | str | None = None,
     author: str | None = None,
     effective_date: date | None = None,
+    notice: str | None = None,
+    echo: Echo | None = None,
 ) -> VerifiedBundle:
-    """Build, sign and verify ``stakegate-<version>.tar.gz``; refuse to change an existing one."""
+    """Gate, build, sign and verify ``stakegate-<version>.tar.gz``; nothing is written unless
+    every gate step passes, and an existing version is never changed."""
     if not _VERSION.match(version):
         raise InputError(f"--version {version!r}: expected X.Y.Z (e.g. 1.2.0)")
+    if not changelog.strip():
+        raise InputError("--changelog must say what this version changes")
     policy = policy or settings.DEFAULT_POLICY
+    target = bundle_output(out, version)
     files = bundle_sources(policy)
     key = _private_key(_signing_key_pem(signing_key))
-    content = _content_hash(files)
-    manifest = {
-        "revision": f"{version}+{content[:12]}",
-        "roots": ROOTS,
-        "rego_version": 1,
-        "metadata": {
-            "version": version,
-            "effective_date": (effective_date or _default_effective_date()).isoformat(),
-            "author": author or _git(policy, "config", "user.name") or "unknown",
-            "changelog": changelog,
-            "source_commit": source_commit(policy),
-            "content_sha256": content,
-            "signing_key": key_fingerprint(key.public_key()),
-        },
+    report = run_gate(policy, echo)
+    commit = source_commit(policy)
+    if commit == UNCOMMITTED:
+        log.warning("Policy not committed", policy=str(policy), source_commit=UNCOMMITTED)
+    metadata: dict[str, Any] = {
+        "version": version,
+        "effective_date": (effective_date or _default_effective_date()).isoformat(),
+        "author": author or _git(policy, "config", "user.name") or "unknown",
+        "changelog": changelog,
+        "source_commit": commit,
     }
-    target = out or default_bundle_path(version)
+    if notice:
+        metadata["notice"] = notice
+    data = pack_bundle(files, key, metadata, report)
+    _write_once(target, data)
+    verified = verify_bundle(target, key.public_key())
+    log.info("Bundle built", bundle=str(target), revision=verified.revision, sha256=verified.sha256)
+    return verified
+
+
+def pack_bundle(
+    files: dict[str, bytes],
+    key: rsa.RSAPrivateKey,
+    metadata: dict[str, Any],
+    gate: GateReport,
+) -> bytes:
+    """The signed bundle of exactly ``files`` (as ``bundle_sources`` gives them), with
+    ``metadata`` plus the gate report, the content digest and the key's fingerprint.
+
+    It checks nothing about the policy: ``build_bundle`` runs the gate first. Holding the
+    private key lets anyone sign anything (OPA's own ``opa build`` does); what protects a
+    deployment is the verification key and the reviewers' approvals.
+    """
+    version = str(metadata["version"])
     with tempfile.TemporaryDirectory(prefix="stakegate-bundle-") as tmp:
         staging = Path(tmp) / "src"
-        for name, data in files.items():
+        for name, content in files.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            (staging / name).write_bytes(data)
+            (staging / name).write_bytes(content)
+        # First pass, unsigned: the files as OPA writes them, which the content digest covers.
+        draft = Path(tmp) / "draft.tar.gz"
+        _opa_build(staging, None, draft)
+        archive = open_archive(draft)
+        digest = content_digest(archive.read_members(frozenset(archive.sizes)))
+        manifest = {
+            "revision": f"{version}+{digest[:12]}",
+            "roots": ROOTS,
+            "rego_version": 1,
+            "metadata": {
+                **metadata,
+                "tests": gate.tests,
+                "coverage": gate.coverage,
+                "content_sha256": digest,
+                "signing_key": key_fingerprint(key.public_key()),
+            },
+        }
         (staging / MANIFEST).write_text(json.dumps(manifest, sort_keys=True) + "\n")
         key_file = Path(tmp) / "signing-key.pem"  # outside staging: never bundled
         key_file.touch(mode=0o600)
@@ -180,23 +250,14 @@ def build_bundle(
         )
         built = Path(tmp) / "bundle.tar.gz"
         _opa_build(staging, key_file, built)
-        data = built.read_bytes()
-        verified = verify_bundle(built, key.public_key())  # what we wrote is what we meant
-    _write_once(target, data)
-    log.info("Bundle built", bundle=str(target), revision=verified.revision, sha256=verified.sha256)
-    return VerifiedBundle(
-        path=target,
-        sha256=verified.sha256,
-        data=data,
-        manifest=verified.manifest,
-        files=verified.files,
-        key_id=verified.key_id,
-    )
+        verify_bundle(built, key.public_key())  # what we wrote is what we meant
+        return built.read_bytes()
 
 
-def _opa_build(staging: Path, key_file: Path, output: Path) -> None:
-    cmd = [find_opa_binary(), "build", "--bundle", "."]
-    cmd += ["--signing-key", str(key_file), "--signing-alg", ALGORITHM, "--output", str(output)]
+def _opa_build(staging: Path, key_file: Path | None, output: Path) -> None:
+    cmd = [find_opa_binary(), "build", "--bundle", ".", "--output", str(output)]
+    if key_file is not None:
+        cmd += ["--signing-key", str(key_file), "--signing-alg", ALGORITHM]
     try:
         done = subprocess.run(
             cmd, cwd=staging, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S
@@ -216,8 +277,11 @@ def _write_once(target: Path, data: bytes) -> None:
             f"{target} already exists with other content; a released version never changes: "
             "build a new version"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
+    except OSError as err:
+        raise InputError(f"--out {target}: cannot write there ({err.strerror or err})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -226,46 +290,3 @@ def _write_once(target: Path, data: bytes) -> None:
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
-
-
-def approve_bundle(
-    bundle: Path,
-    reviewer: str,
-    *,
-    on: date | None = None,
-    note: str = "",
-    public_key: Path | None = None,
-) -> dict[str, Any]:
-    """Verify ``bundle`` and add ``reviewer``'s approval to its record; return the record."""
-    if not reviewer.strip():
-        raise InputError("--reviewer must name the person approving")
-    verified = verify_bundle(bundle, public_key or settings.BUNDLE_PUBLIC_KEY)
-    record_path = approval_path(bundle)
-    record: dict[str, Any] = {
-        "bundle": bundle.name,
-        "version": verified.version,
-        "revision": verified.revision,
-        "sha256": verified.sha256,
-        "signing_key": verified.key_id,
-        "approvals": [],
-    }
-    if record_path.exists():
-        try:
-            existing = json.loads(record_path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise InputError(f"{record_path}: not JSON ({err})") from None
-        if existing.get("sha256") != verified.sha256:
-            raise InputError(
-                f"{record_path} approves other bytes (sha256 {existing.get('sha256')}); "
-                "a released version never changes"
-            )
-        record["approvals"] = list(existing.get("approvals", []))
-    if any(a.get("reviewer") == reviewer for a in record["approvals"]):
-        raise InputError(f"{bundle.name} is already approved by {reviewer!r}")
-    approval = {"reviewer": reviewer, "date": (on or datetime.now(UTC).date()).isoformat()}
-    if note:
-        approval["note"] = note
-    record["approvals"].append(approval)
-    record_path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    log.info("Bundle approved", bundle=str(bundle), reviewer=reviewer, sha256=verified.sha256)
-    return record

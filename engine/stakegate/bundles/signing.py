@@ -1,4 +1,4 @@
-"""Checks a policy bundle's signature, manifest and approval in Python, before OPA sees it.
+"""Checks a policy bundle's signature, content and manifest in Python, before OPA sees it.
 
 OPA verifies bundles too (the engine always starts it with ``--verification-key``), but checking
 here first gives one clear ``BundleVerificationError`` (exit 1) instead of an OPA start-up
@@ -6,7 +6,10 @@ failure, lets ``stakegate bundle verify`` work without OPA, and pins the exact b
 approved. The signature format is OPA's: ``.signatures.json`` holds one RS256 JWT whose payload
 lists every file with its hash. Hashes follow OPA's ``bundle/hash.go``: raw bytes for policy
 files; for ``data.json`` and ``.manifest`` a canonical walk of the parsed JSON (keys sorted,
-numbers as written), so the check does not depend on whitespace.
+numbers as written), so the check does not depend on whitespace. The bundle is read through
+``archive`` (bounded, two passes): the signature is checked, and every member is known to be
+signed, before any policy or data file is read. The revision is checked against the content
+(``content_digest``), never taken on the manifest's word. Approvals live in ``approvals``.
 """
 
 from __future__ import annotations
@@ -14,36 +17,33 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import io
 import json
 import re
-import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from stakegate.errors import BundleVerificationError, InputError
+from stakegate.bundles.archive import MANIFEST, SIGNATURES, open_archive
+from stakegate.errors import BundleVerificationError
 
 __all__ = [
-    "APPROVAL_SUFFIX",
+    "MANIFEST",
+    "SIGNATURES",
     "VerifiedBundle",
-    "approval_path",
+    "content_digest",
     "key_fingerprint",
     "load_public_key",
     "opa_file_hash",
-    "read_bundle",
-    "require_approval",
     "verify_bundle",
 ]
 
-SIGNATURES = ".signatures.json"
-MANIFEST = ".manifest"
-APPROVAL_SUFFIX = ".approval.json"
 ALGORITHM = "RS256"
 # Files OPA hashes as parsed JSON rather than bytes (bundle.IsStructuredDoc).
 _STRUCTURED = frozenset({"data.json", MANIFEST, "patch.json", SIGNATURES})
@@ -53,6 +53,7 @@ _HASHES: dict[str, Callable[[], Any]] = {
     "SHA-512": hashlib.sha512,
 }
 _VERSION = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAMED = re.compile(r"^stakegate-(.+)\.(tar\.gz|tgz)$")
 
 
@@ -79,9 +80,13 @@ class VerifiedBundle:
     def metadata(self) -> dict[str, Any]:
         return dict(self.manifest["metadata"])
 
+    @property
+    def effective_date(self) -> str:
+        return str(self.manifest["metadata"]["effective_date"])
 
-def key_fingerprint(key: rsa.RSAPublicKey) -> str:
-    """``sha256:<hex>`` of the DER public key: names the key that signed a bundle."""
+
+def key_fingerprint(key: PublicKeyTypes) -> str:
+    """``sha256:<hex>`` of the DER public key: names the key that signed a bundle or approval."""
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -106,49 +111,32 @@ def load_public_key(path: Path) -> rsa.RSAPublicKey:
     return key
 
 
-def read_bundle(path: Path) -> tuple[bytes, dict[str, bytes]]:
-    """The bundle's bytes and its regular files by name (leading ``/`` removed)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: bundle not found") from None
-    except OSError as err:
-        raise InputError(f"{path}: cannot read bundle ({err.strerror or err})") from None
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for member in tar:
-                if member.isdir():
-                    continue
-                name = member.name.lstrip("/")
-                if not member.isfile() or ".." in name.split("/") or name in files:
-                    raise BundleVerificationError(
-                        f"{path}: refused: unexpected tar entry {member.name!r}"
-                    )
-                handle = tar.extractfile(member)
-                assert handle is not None  # a regular file always has content
-                files[name] = handle.read()
-    except (tarfile.TarError, OSError, EOFError) as err:
-        raise BundleVerificationError(f"{path}: refused: not a gzipped tar bundle ({err})") from err
-    return data, files
+def content_digest(files: dict[str, bytes]) -> str:
+    """SHA-256 over every policy and data file of a bundle (name and OPA file hash), so the
+    manifest's ``revision`` and ``content_sha256`` can be checked against what is inside."""
+    digest = hashlib.sha256()
+    for name in sorted(set(files) - {MANIFEST, SIGNATURES}):
+        digest.update(f"{name}\0{opa_file_hash(name, files[name])}\0".encode())
+    return digest.hexdigest()
 
 
 def verify_bundle(path: Path, public_key: Path | rsa.RSAPublicKey) -> VerifiedBundle:
-    """Check signature, every file's hash and the manifest; refuse the bundle on any doubt."""
+    """Check signature, every file's hash, the manifest and the revision; refuse on any doubt."""
     key = load_public_key(public_key) if isinstance(public_key, Path) else public_key
-    data, files = read_bundle(path)
-    if SIGNATURES not in files:
+    archive = open_archive(path)
+    if SIGNATURES not in archive.control:
         raise BundleVerificationError(
             f"{path}: refused: unsigned bundle (no {SIGNATURES}); build it with "
             "`stakegate bundle build --signing-key ...`"
         )
-    signed = _verified_payload(path, files[SIGNATURES], key)
+    signed = _verified_payload(path, archive.control[SIGNATURES], key)
     listed: dict[str, dict[str, Any]] = {}
     for entry in signed.get("files", []):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise BundleVerificationError(f"{path}: refused: malformed signed file entry {entry!r}")
         listed[entry["name"].lstrip("/")] = entry
-    present = set(files) - {SIGNATURES}
+    present = set(archive.sizes) - {SIGNATURES}
+    # Names are checked against the signature before any policy or data file is read.
     if unsigned := sorted(present - set(listed)):
         raise BundleVerificationError(
             f"{path}: refused: file(s) not covered by the signature: {', '.join(unsigned)}"
@@ -157,6 +145,8 @@ def verify_bundle(path: Path, public_key: Path | rsa.RSAPublicKey) -> VerifiedBu
         raise BundleVerificationError(
             f"{path}: refused: signed file(s) missing from the bundle: {', '.join(missing)}"
         )
+    files = archive.read_members(frozenset(present - set(archive.control)))
+    files.update(archive.control)
     for name in sorted(present):
         entry = listed[name]
         algorithm = entry.get("algorithm")
@@ -170,8 +160,8 @@ def verify_bundle(path: Path, public_key: Path | rsa.RSAPublicKey) -> VerifiedBu
     manifest = _checked_manifest(path, files)
     return VerifiedBundle(
         path=path,
-        sha256=hashlib.sha256(data).hexdigest(),
-        data=data,
+        sha256=hashlib.sha256(archive.data).hexdigest(),
+        data=archive.data,
         manifest=manifest,
         files=files,
         key_id=key_fingerprint(key),
@@ -235,12 +225,26 @@ def _checked_manifest(path: Path, files: dict[str, bytes]) -> dict[str, Any]:
     if manifest.get("rego_version") != 1:
         raise refuse(f"rego_version is {manifest.get('rego_version')!r}, expected 1")
     metadata = manifest.get("metadata")
-    version = metadata.get("version") if isinstance(metadata, dict) else None
+    if not isinstance(metadata, dict):
+        raise refuse("has no metadata object")
+    version = metadata.get("version")
     if not isinstance(version, str) or not _VERSION.match(version):
         raise refuse(f"metadata.version {version!r} is not X.Y.Z")
+    content = content_digest(files)
+    if metadata.get("content_sha256") != content:
+        raise refuse(
+            f"content_sha256 {metadata.get('content_sha256')!r} is not the content's {content}"
+        )
     revision = manifest.get("revision")
-    if not isinstance(revision, str) or not revision.startswith(f"{version}+"):
-        raise refuse(f"revision {revision!r} does not start with version {version}+")
+    if revision != f"{version}+{content[:12]}":
+        raise refuse(f"revision {revision!r} is not {version}+{content[:12]} (version+content)")
+    effective = metadata.get("effective_date")
+    try:
+        date.fromisoformat(
+            effective if isinstance(effective, str) and _DATE.match(effective) else ""
+        )
+    except ValueError:
+        raise refuse(f"metadata.effective_date {effective!r} is not a date YYYY-MM-DD") from None
     named = _NAMED.match(path.name)
     if named and named.group(1) != version:
         raise refuse(f"says version {version}, but the file is named for {named.group(1)}")
@@ -316,32 +320,3 @@ def _go_string(text: str) -> bytes:
             out.append(char)
     out.append('"')
     return "".join(out).encode("utf-8")
-
-
-def approval_path(bundle: Path) -> Path:
-    """``bundles/stakegate-1.0.0.tar.gz`` → ``bundles/stakegate-1.0.0.approval.json``."""
-    stem = bundle.name.removesuffix(".tar.gz").removesuffix(".tgz")
-    return bundle.with_name(stem + APPROVAL_SUFFIX)
-
-
-def require_approval(bundle: VerifiedBundle) -> dict[str, Any]:
-    """The approval record for exactly these bytes, or an error saying how to get one."""
-    record_path = approval_path(bundle.path)
-    hint = f"run `stakegate bundle approve {bundle.path} --reviewer NAME` after review"
-    try:
-        record = json.loads(record_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BundleVerificationError(
-            f"{bundle.path}: refused: not approved (no {record_path.name}); {hint}"
-        ) from None
-    except (OSError, ValueError) as err:
-        raise BundleVerificationError(f"{record_path}: unreadable approval record ({err})") from err
-    if not isinstance(record, dict) or record.get("sha256") != bundle.sha256:
-        raise BundleVerificationError(
-            f"{bundle.path}: refused: {record_path.name} approves other bytes "
-            f"(sha256 {record.get('sha256') if isinstance(record, dict) else None}, "
-            f"bundle has {bundle.sha256})"
-        )
-    if not record.get("approvals"):
-        raise BundleVerificationError(f"{bundle.path}: refused: {record_path.name} is empty")
-    return record

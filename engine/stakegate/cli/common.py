@@ -18,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust
 from stakegate.errors import DataFaultError, EngineError, InputError
 from stakegate.policy.facts import DATA_FAULT_MODES
 from stakegate.registry.load import load_registry
@@ -28,8 +29,10 @@ __all__ = [
     "Progress",
     "data_faults_option",
     "fail_at_edge",
+    "key_option",
     "load_registry_files",
     "parse_date",
+    "trust_options",
 ]
 
 P = ParamSpec("P")
@@ -50,6 +53,74 @@ def data_faults_option(help_text: str) -> Callable[[F], F]:
         show_default=True,
         help=help_text,
     )
+
+
+_PATH = click.Path(path_type=Path)
+
+
+def key_option(func: F) -> F:
+    """``--key PUB.pem``: the public key bundles must be signed for; no default key."""
+    return click.option(
+        "--key",
+        type=_PATH,
+        default=lambda: settings.BUNDLE_PUBLIC_KEY,
+        show_default="STAKEGATE_BUNDLE_PUBLIC_KEY",
+        help="Public key (PEM) every bundle must be signed for. Without it a bundle is refused; "
+        "no key is trusted by default.",
+    )(func)
+
+
+def trust_options(func: Callable[..., R]) -> Callable[..., R]:
+    """``--key``, ``--require-approval``, ``--reviewer-keys``, ``--min-approvals``, handed to
+    the command as one ``trust: Trust`` (the same options on check, screen and serve)."""
+
+    @wraps(func)
+    def wrapper(
+        *args: Any,
+        key: Path | None,
+        require_approval: bool,
+        reviewer_keys: Path | None,
+        min_approvals: int,
+        **kwargs: Any,
+    ) -> R:
+        trust = Trust(
+            public_key=key,
+            require_approval=require_approval,
+            reviewer_keys=reviewer_keys,
+            min_approvals=min_approvals,
+        )
+        return func(*args, trust=trust, **kwargs)
+
+    options = [
+        key_option,
+        click.option(
+            "--require-approval",
+            is_flag=True,
+            default=lambda: settings.REQUIRE_APPROVAL,
+            help="Load only a bundle with --min-approvals valid approvals signed by "
+            "--reviewer-keys (also STAKEGATE_REQUIRE_APPROVAL=true). With --opa-url, give the "
+            "approved bundle as --policy: the remote OPA must report its revision.",
+        ),
+        click.option(
+            "--reviewer-keys",
+            type=_PATH,
+            default=lambda: settings.REVIEWER_KEYS,
+            show_default="STAKEGATE_REVIEWER_KEYS",
+            help="Trusted reviewer public keys: a PEM file with one or more keys, or a "
+            "directory of *.pem (Ed25519 or RSA).",
+        ),
+        click.option(
+            "--min-approvals",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Valid approvals (distinct reviewer keys) a bundle needs.",
+        ),
+    ]
+    command: Callable[..., R] = wrapper
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:

@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust
 from stakegate.cli.bundle import bundle
 from stakegate.cli.common import (
     NATIVE,
@@ -27,6 +28,7 @@ from stakegate.cli.common import (
     fail_at_edge,
     load_registry_files,
     parse_date,
+    trust_options,
 )
 from stakegate.cli.imports import import_command
 from stakegate.cli.output import (
@@ -73,7 +75,8 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "--policy",
             type=click.Path(path_type=Path),
             default=None,
-            help="Policy directory or bundle .tar.gz (default: the shipped policies/).",
+            help="Policy directory or signed bundle .tar.gz (default: the shipped policies/); "
+            "with --opa-url, the bundle the remote OPA must serve.",
         ),
         click.option(
             "--opa-url",
@@ -85,7 +88,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             callback=parse_date,
             default=None,
             help="The date decided for (YYYY-MM-DD; default: today, UTC): dated holdings, "
-            "designations and exceptions are read as of it.",
+            "designations and exceptions are read as of it, and a bundle must be in effect.",
         ),
         data_faults_option(
             "Data faults in the registry (self-ownership, duplicate holdings, owners over "
@@ -96,7 +99,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return trust_options(func)
 
 
 def _fault_summary(facts: RegistryFacts) -> None:
@@ -146,10 +149,11 @@ def check(
     as_of: date | None,
     data_faults: DataFaultMode,
     fmt: str,
+    trust: Trust,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     require_entities(loaded, [entity_id])
-    with connect(policy, opa_url) as connection:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
         screener = Screener(connection, loaded, as_of, data_faults=data_faults)
         decision = screener.decide([entity_id])[0]
     _fault_summary(screener.facts)
@@ -196,11 +200,12 @@ def screen(
     fmt: str,
     out: str,
     progress: bool | None,
+    trust: Trust,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
-    with connect(policy, opa_url) as connection:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
         screener = Screener(connection, loaded, as_of, data_faults=data_faults)
         _fault_summary(screener.facts)
         with atomic_output(out) as handle:

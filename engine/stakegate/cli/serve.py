@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import click
 
 from stakegate import settings
-from stakegate.cli.common import fail_at_edge, parse_date
+from stakegate.bundles.trust import Trust
+from stakegate.cli.common import fail_at_edge, parse_date, trust_options
 from stakegate.errors import InputError
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ R = TypeVar("R")
     "--policy",
     type=_PATH,
     default=None,
-    help="Policy directory or signed bundle .tar.gz for a private OPA (default: policies/).",
+    help="Policy directory or signed bundle .tar.gz for a private OPA (default: policies/); "
+    "with --opa-url, the bundle the remote OPA must serve.",
 )
 @click.option(
     "--opa-url",
@@ -76,6 +78,7 @@ R = TypeVar("R")
     default=None,
     help="Fixed decision date, YYYY-MM-DD (default: today, UTC, at each request).",
 )
+@trust_options
 @fail_at_edge
 def serve(
     registry: Path,
@@ -86,6 +89,7 @@ def serve(
     api_key_file: Path | None,
     allow_anonymous: bool,
     as_of: date | None,
+    trust: Trust,
 ) -> None:
     import uvicorn
     import uvloop
@@ -106,6 +110,7 @@ def serve(
         api_keys=read_api_keys(api_key_file, settings.SERVICE_API_KEYS),
         allow_anonymous=allow_anonymous,
         as_of=as_of,
+        trust=trust,
     )
     app = create_app(config)
     server = _server_class()(

@@ -26,6 +26,7 @@ from pathlib import Path
 import orjson
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
 from stakegate.logs import get_logger
 from stakegate.policy.client import Answer, PolicyClient
@@ -69,31 +70,50 @@ def today() -> date:
 class Connection:
     """A client of one OPA and the policy view it serves, read once when connecting."""
 
-    __slots__ = ("client", "opa", "view")
+    __slots__ = ("client", "opa", "reported_revision", "view")
 
     def __init__(self, client: PolicyClient, fallback_revision: str, opa: LocalOpa | None = None):
         self.client = client
         self.opa = opa
-        self.view = PolicyView.from_answer(client.read(VIEW_QUERY), fallback_revision)
+        answer = client.read(VIEW_QUERY)
+        # What OPA itself says it serves (None when it names no bundle revision).
+        self.reported_revision = answer.revision
+        self.view = PolicyView.from_answer(answer, fallback_revision)
 
     def __repr__(self) -> str:
         return f"<Connection {self.client.url} revision={self.view.revision!r}>"
 
 
 @contextmanager
-def connect(policy: Path | None = None, opa_url: str | None = None) -> Iterator[Connection]:
+def connect(
+    policy: Path | None = None,
+    opa_url: str | None = None,
+    *,
+    trust: Trust | None = None,
+    as_of: date | None = None,
+) -> Iterator[Connection]:
     """A connection to ``opa_url``, or to a private OPA started on ``policy`` (default: the
-    shipped policy), closed (and the private OPA stopped) when the block ends."""
-    if opa_url and policy is not None:
-        raise InputError("give either a policy or an OPA URL, not both", param="opa_url")
+    shipped policy), admitted by ``trust`` (default: ``Trust.from_settings()``) for decisions
+    as of ``as_of``; closed, and the private OPA stopped, when the block ends.
+
+    With ``opa_url``, a ``policy`` bundle (required when approval is) is verified here, and the
+    remote OPA must report that bundle's revision before anything is decided.
+    """
+    trust = trust if trust is not None else Trust.from_settings()
+    day = as_of or today()
+    check_sources(policy, opa_url, trust)
     if opa_url:
+        expected = verify_for_loading(policy, trust, day) if policy is not None else None
         client = PolicyClient(opa_url)
         try:
-            yield Connection(client, "unknown")
+            connection = Connection(client, "unknown")
+            if expected is not None:
+                check_remote_revision(opa_url, connection.reported_revision, expected)
+            yield connection
         finally:
             client.close()
         return
-    with LocalOpa(policy or settings.DEFAULT_POLICY) as opa:
+    with LocalOpa(policy or settings.DEFAULT_POLICY, trust=trust, as_of=day) as opa:
         client = PolicyClient(opa.url)
         try:
             yield Connection(client, opa.revision, opa)
@@ -283,11 +303,12 @@ def check(
     opa_url: str | None = None,
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
+    trust: Trust | None = None,
 ) -> Decision:
     """Decide one entity as of ``as_of`` (default: today, UTC): the library ``stakegate check``."""
     loaded = _registry(registry)
     require_entities(loaded, [entity_id])
-    with connect(policy, opa_url) as connection:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
         return Screener(connection, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
 
 
@@ -298,8 +319,9 @@ def screen(
     opa_url: str | None = None,
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
+    trust: Trust | None = None,
 ) -> list[Decision]:
     """Decide every entity as of ``as_of`` (default: today): the library ``stakegate screen``."""
     loaded = _registry(registry)
-    with connect(policy, opa_url) as connection:
+    with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
         return list(Screener(connection, loaded, as_of, data_faults=data_faults).screen())

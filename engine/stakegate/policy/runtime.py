@@ -5,10 +5,11 @@ so that the CLI, the tests and production all exercise the same evaluator. The s
 ready only when ``/health?bundles`` answers 200 within a deadline; otherwise the run fails
 (exit 1) with the tail of OPA's own log, never with a guess.
 
-A bundle ``.tar.gz`` is verified in Python first (signature, every file, manifest, and with
-``REQUIRE_APPROVAL`` its approval record); OPA then loads a private copy of exactly the verified
-bytes and checks the signature again itself (``--verification-key``). A policy directory is
-unsigned and meant for development; it is refused when approval is required.
+A bundle ``.tar.gz`` is admitted by the run's ``Trust`` first (``bundles.trust``: signature,
+content, manifest, effective date, and when required its signed approvals); OPA then loads a
+private copy of exactly the verified bytes and checks the signature again itself
+(``--verification-key``). A policy directory is unsigned and meant for development; it is
+refused when approval is required.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
 
 import requests
 
 from stakegate import settings
-from stakegate.bundles.signing import ALGORITHM, VerifiedBundle, require_approval, verify_bundle
-from stakegate.errors import BundleVerificationError, InputError, OpaUnavailableError
+from stakegate.bundles.signing import ALGORITHM, VerifiedBundle
+from stakegate.bundles.trust import Trust, verify_for_loading
+from stakegate.errors import InputError, OpaUnavailableError
 from stakegate.logs import get_logger
 from stakegate.opa_binary import find_opa_binary
 
@@ -78,15 +81,25 @@ class LocalOpa:
     __slots__ = (
         "_bundle_dir",
         "_log_file",
-        "_public_key",
         "bundle",
         "policy",
         "port",
         "proc",
         "revision",
+        "trust",
     )
 
-    def __init__(self, policy: Path, *, public_key: Path | None = None) -> None:
+    def __init__(
+        self,
+        policy: Path,
+        *,
+        trust: Trust | None = None,
+        as_of: date | None = None,
+        preview: bool = False,
+    ) -> None:
+        """Admit ``policy`` under ``trust`` (default: ``Trust.from_settings()``, which trusts
+        no key unless configured) for decisions ``as_of`` (default: today, UTC); ``preview``
+        also admits a bundle whose effective date is later (``bundle diff`` only)."""
         if not policy.exists():
             raise InputError(f"{policy}: policy directory or bundle not found")
         if not (policy.is_dir() or policy.name.endswith((".tar.gz", ".tgz"))):
@@ -94,21 +107,16 @@ class LocalOpa:
         self.policy = policy
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.revision = policy_revision(policy)
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._bundle_dir: tempfile.TemporaryDirectory[str] | None = None
         # Verified before OPA ever starts: a tampered or unsigned bundle is never evaluated.
-        self.bundle: VerifiedBundle | None = None
-        self._public_key = public_key or settings.BUNDLE_PUBLIC_KEY
-        if policy.is_file():
-            self.bundle = verify_bundle(policy, self._public_key)
-            if settings.REQUIRE_APPROVAL:
-                require_approval(self.bundle)
-        elif settings.REQUIRE_APPROVAL:
-            raise BundleVerificationError(
-                f"{policy}: refused: only approved bundles may be loaded (STAKEGATE_REQUIRE_"
-                "APPROVAL), and a policy directory is unsigned; pass --policy bundles/<bundle>"
-            )
+        self.trust = trust if trust is not None else Trust.from_settings()
+        day = None if preview else (as_of or datetime.now(UTC).date())
+        self.bundle: VerifiedBundle | None = verify_for_loading(policy, self.trust, day)
+        # Fallback revision (a bundle's OPA-reported revision wins): the content hash.
+        self.revision = (
+            f"sha256:{self.bundle.sha256}" if self.bundle is not None else policy_revision(policy)
+        )
 
     def __repr__(self) -> str:
         return f"<LocalOpa policy={str(self.policy)!r} port={self.port}>"
@@ -169,7 +177,7 @@ class LocalOpa:
             "--bundle",
             str(copy),
             "--verification-key",
-            str(self._public_key),
+            str(self.trust.public_key),
             "--signing-alg",
             ALGORITHM,
         ]

@@ -23,6 +23,7 @@ from typing import Any
 
 from stakegate import settings
 from stakegate.bundles.signing import VerifiedBundle
+from stakegate.bundles.trust import Trust
 from stakegate.errors import PolicyEvaluationError
 from stakegate.opa_binary import find_opa_binary
 from stakegate.ownership.interval import Interval
@@ -65,8 +66,9 @@ def share_label(share: Interval) -> str:
     return f"{low}–{'<' if share.max_exclusive else ''}{share.max:g}%"
 
 
-def _screen(bundle_path: Path, registry: Registry, as_of: date, public_key: Path) -> _Run:
-    with LocalOpa(bundle_path, public_key=public_key) as opa:
+def _screen(bundle_path: Path, registry: Registry, as_of: date, public_key: Path | None) -> _Run:
+    # A preview: a bundle not yet in effect is what a reviewer reads before it takes effect.
+    with LocalOpa(bundle_path, trust=Trust(public_key=public_key), preview=True) as opa:
         assert opa.bundle is not None  # a .tar.gz is always verified by LocalOpa
         client = PolicyClient(opa.url)
         try:

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from stakegate import settings
+from stakegate.bundles.trust import Trust, check_sources
 from stakegate.errors import InputError
 
 __all__ = ["ServiceConfig", "is_loopback", "parse_addr", "read_api_keys"]
@@ -64,14 +65,14 @@ class ServiceConfig:
     api_keys: frozenset[str] = field(default_factory=frozenset)
     allow_anonymous: bool = False
     as_of: date | None = None
+    trust: Trust = field(default_factory=Trust.from_settings)
     opa_deadline: float = field(default_factory=lambda: settings.SERVICE_OPA_DEADLINE)
     max_body: int = field(default_factory=lambda: settings.SERVICE_MAX_BODY)
     max_batch: int = field(default_factory=lambda: settings.SERVICE_MAX_BATCH)
     opa_chunk: int = field(default_factory=lambda: settings.SERVICE_OPA_CHUNK)
 
     def __post_init__(self) -> None:
-        if self.policy is not None and self.opa_url:
-            raise InputError("give either --policy or --opa-url, not both")
+        check_sources(self.policy, self.opa_url, self.trust)
         if not is_loopback(self.host) and not self.api_keys and not self.allow_anonymous:
             raise InputError(
                 f"--addr {self.host}:{self.port} is reachable beyond loopback: give API keys "

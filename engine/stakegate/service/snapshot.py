@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stakegate import settings
+from stakegate.bundles.trust import check_remote_revision, verify_for_loading
 from stakegate.logs import get_logger
 from stakegate.policy.client import AsyncPolicyClient, PolicyClient
 from stakegate.policy.pipeline import Connection, Pipeline, today
@@ -98,19 +99,26 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
     registry = load_registry(config.registry)
     registry_sha = _sha256_file(config.registry)
     local: LocalOpa | None = None
+    day = config.as_of or today()
+    expected = None
     if config.opa_url:
         url, fallback = config.opa_url, "unknown"
+        if config.policy is not None:  # the bundle the remote OPA must serve (trust.py)
+            expected = verify_for_loading(config.policy, config.trust, day)
     else:
-        local = LocalOpa(config.policy or settings.DEFAULT_POLICY)
+        local = LocalOpa(config.policy or settings.DEFAULT_POLICY, trust=config.trust, as_of=day)
         local.start()
         url, fallback = local.url, local.revision
     try:
         client = PolicyClient(url)
         try:
-            view = Connection(client, fallback, local).view
+            connection = Connection(client, fallback, local)
+            if expected is not None:
+                check_remote_revision(url, connection.reported_revision, expected)
+            view = connection.view
         finally:
             client.close()
-        pipeline = Pipeline(view, registry, config.as_of or today())
+        pipeline = Pipeline(view, registry, day)
         facts = _encode(pipeline)
     except BaseException:
         if local is not None:
