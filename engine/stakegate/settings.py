@@ -76,6 +76,10 @@ BUNDLE_DIR: Path = Path(_env("BUNDLE_DIR", str(_REPO_ROOT / "bundles")))
 # Load only bundles with an approval record matching their bytes (`stakegate bundle approve`);
 # policy directories (unsigned, for development) are then refused.
 REQUIRE_APPROVAL: bool = _env("REQUIRE_APPROVAL", "false").lower() in ("1", "true", "yes")
+# Headless Chromium that prints review reports to PDF (`--format pdf`), and the seconds one
+# rendering may take before it is killed (exit 1).
+CHROMIUM: str = _env("CHROMIUM", "/usr/bin/chromium")
+PDF_TIMEOUT: float = float(_env("PDF_TIMEOUT", "120"))
 # --- decision service (`stakegate serve`) ---
 # Address the service binds when --addr is not given (loopback: no API key needed).
 SERVICE_ADDR: str = _env("SERVICE_ADDR", "127.0.0.1:8000")

@@ -20,6 +20,7 @@ import click
 
 from stakegate import settings
 from stakegate.cli.bundle import bundle
+from stakegate.cli.changes import changes, compare_to
 from stakegate.cli.common import (
     NATIVE,
     data_faults_option,
@@ -158,6 +159,14 @@ def check(
     default="-",
     help="Output file, written whole or not at all ('-': standard output).",
 )
+@click.option(
+    "--compare-to",
+    "compare_to_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier `screen --format jsonl` output: also write what changed since, as "
+    "OUT.changes.json beside --out (see `stakegate changes`).",
+)
 @fail_at_edge
 def screen(
     registry: tuple[str, ...],
@@ -168,7 +177,12 @@ def screen(
     data_faults: DataFaultMode,
     fmt: str,
     out: str,
+    compare_to_file: Path | None = None,
 ) -> None:
+    if compare_to_file is not None and (fmt != "jsonl" or out in ("-", None)):
+        raise InputError("needs --format jsonl and --out FILE", param="compare_to")
+    if compare_to_file is not None and not compare_to_file.is_file():
+        raise InputError(f"{compare_to_file}: no such screening file", param="compare_to")
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
@@ -191,9 +205,12 @@ def screen(
     if out not in ("-", None) or sys.stderr.isatty():
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
+    if compare_to_file is not None:
+        compare_to(compare_to_file, Path(out))
 
 
 cli.add_command(bundle)
+cli.add_command(changes)
 cli.add_command(import_command)
 register_service_commands(cli)
 
