@@ -303,3 +303,27 @@ def test_a_file_cut_anywhere_is_refused_or_read_to_its_last_whole_line(cut: int,
     kept = GOOD[:cut].count("\n")
     assert doc["summary"]["entities_after"] == kept
     assert len(doc["disappeared"]) == 3 - kept and doc["impact"] == {}
+
+
+def test_a_line_longer_than_the_cap_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from stakegate.review import changes as module
+
+    monkeypatch.setattr(module, "MAX_LINE", 400)
+    good, long = tmp_path / "good.jsonl", tmp_path / "long.jsonl"
+    good.write_text(_decision("a", "allow"))
+    long.write_text(_decision("a", "allow").replace('"a"', '"' + "a" * 500 + '"'))
+    result = run("changes", str(good), str(long))
+    assert result.exit_code == 2
+    assert f"{long} line 1: line longer than 400 bytes" in result.stderr
+
+
+def test_hostile_names_are_text_in_html(tmp_path: Path):
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    hostile = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+    old.write_text(_decision("a", "allow"))
+    new.write_text(
+        json.dumps(json.loads(_decision("a", "deny", [_LOCATED])) | {"name": hostile}) + "\n"
+    )
+    html = changes(old, new, "--format", "html")
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html

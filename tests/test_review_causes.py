@@ -260,3 +260,18 @@ def test_bundle_diff_of_the_shipped_policy_directory_against_itself(tmp_path: Pa
     doc = json.loads(diff(old_bundle, POLICIES, "json", tmp_path / "r.json"))
     assert doc["impact"] == {} and doc["entities"] == [] and doc["parameters"] == []
     assert doc["causes"]["screenings"] == 0
+
+
+@pytest.mark.parametrize("case", ["missing", "not-a-bundle", "data-yaml"])
+def test_a_new_that_is_not_a_policy_is_exit_2(case: str, old_bundle: Path, tmp_path: Path):
+    if case == "missing":
+        new = tmp_path / "absent"
+    elif case == "not-a-bundle":
+        new = tmp_path / "notes.txt"
+        new.write_text("not a policy")
+    else:
+        new = policy_with_config(tmp_path, {})
+        (new / "stakegate" / "config" / "data.yaml").write_text("ownership_threshold: 90\n")
+    result = run("bundle", "diff", str(old_bundle), str(new), "--registry", str(REGISTRY))
+    assert result.exit_code == 2, result.output
+    assert str(new) in result.stderr and "Traceback" not in result.output

@@ -17,7 +17,8 @@ screening. More than ``MAX_CHANGES`` changes are refused rather than screened wi
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -32,10 +33,20 @@ from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.model import Registry
 from stakegate.review.sources import RULES, PolicySource, write_policy
 
-__all__ = ["MAX_CHANGES", "Attribution", "attribute", "change_names", "decide_under"]
+__all__ = [
+    "MAX_CHANGES",
+    "Attribution",
+    "Screening",
+    "attribute",
+    "change_names",
+    "decide_under",
+    "open_policy",
+]
 
 # Most changes attributed (one screening each): config/data.json has seven parameters today.
 MAX_CHANGES = 32
+# Makes a screener of a registry as of a date on an open policy.
+Screening = Callable[[Registry, date], Screener]
 
 
 @dataclass(slots=True)
@@ -89,6 +100,18 @@ def _variant(
     return old.with_config(config)
 
 
+@contextmanager
+def open_policy(policy: Path, public_key: Path | None = None) -> Iterator[Screening]:
+    """A private OPA on ``policy`` (a bundle verified against ``public_key``, or a directory),
+    and a factory of screeners on it: the one place the review starts a policy."""
+    with LocalOpa(policy, public_key=public_key) as opa:
+        client = PolicyClient(opa.url, fallback_revision=opa.revision)
+        try:
+            yield lambda registry, as_of: Screener(client, registry, as_of)
+        finally:
+            client.close()
+
+
 def decide_under(
     policy: Path,
     registry: Registry,
@@ -97,18 +120,14 @@ def decide_under(
     public_key: Path | None = None,
 ) -> dict[str, Decision]:
     """The decisions of ``entity_ids`` under ``policy`` (a bundle or directory), in batches."""
-    with LocalOpa(policy, public_key=public_key) as opa:
-        client = PolicyClient(opa.url, fallback_revision=opa.revision)
-        try:
-            screener = Screener(client, registry, as_of)
-            size = settings.BATCH_SIZE
-            found: dict[str, Decision] = {}
-            for start in range(0, len(entity_ids), size):
-                for decision in screener.decide(entity_ids[start : start + size]):
-                    found[decision["entity"]] = decision
-            return found
-        finally:
-            client.close()
+    with open_policy(policy, public_key) as screener_for:
+        screener = screener_for(registry, as_of)
+        size = settings.BATCH_SIZE
+        found: dict[str, Decision] = {}
+        for start in range(0, len(entity_ids), size):
+            for decision in screener.decide(entity_ids[start : start + size]):
+                found[decision["entity"]] = decision
+        return found
 
 
 def attribute(

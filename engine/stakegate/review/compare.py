@@ -21,12 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from stakegate import settings
-from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
-from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.model import Entity, Registry
 from stakegate.review.book import Book, EntityInfo, located_regions, registry_owners, share_label
-from stakegate.review.causes import attribute
+from stakegate.review.causes import attribute, open_policy
 from stakegate.review.diagram import entity_diagram
 from stakegate.review.report import Entry, Report, transition
 from stakegate.review.sentences import decision_sentences
@@ -62,14 +59,10 @@ def location_caption(entity: Entity | None) -> str | None:
 def _screen(source: PolicySource, registry: Registry, as_of: date, key: Path) -> _Run:
     results: dict[str, Any] = {}
     policy: dict[str, Any] = {}
-    with LocalOpa(source.path, public_key=key) as opa:
-        client = PolicyClient(opa.url, fallback_revision=opa.revision)
-        try:
-            for decision in Screener(client, registry, as_of).screen():
-                results[decision["entity"]] = (decision["decision"], decision["reasons"] or _NONE)
-                policy = dict(decision["policy"])
-        finally:
-            client.close()
+    with open_policy(source.path, key) as screener_for:
+        for decision in screener_for(registry, as_of).screen():
+            results[decision["entity"]] = (decision["decision"], decision["reasons"] or _NONE)
+            policy = dict(decision["policy"])
     return _Run(source, results, policy)
 
 
