@@ -327,3 +327,12 @@ def test_hostile_names_are_text_in_html(tmp_path: Path):
     html = changes(old, new, "--format", "html")
     assert "<img" not in html and "<script" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+
+
+def test_compare_to_the_output_itself_is_refused(tmp_path: Path):
+    out = tmp_path / "day.jsonl"
+    out.write_text(_decision("a", "allow"))
+    result = run("screen", "-i", str(DAY1), "-o", str(out), "--compare-to", str(out))
+    assert result.exit_code == 2
+    assert "--compare-to: is the --out file itself" in result.stderr
+    assert out.read_text() == _decision("a", "allow")  # nothing screened, nothing replaced

@@ -183,6 +183,10 @@ def screen(
         raise InputError("needs --format jsonl and --out FILE", param="compare_to")
     if compare_to_file is not None and not compare_to_file.is_file():
         raise InputError(f"{compare_to_file}: no such screening file", param="compare_to")
+    if compare_to_file is not None and compare_to_file.resolve() == Path(out).resolve():
+        raise InputError(
+            "is the --out file itself, which the screening replaces", param="compare_to"
+        )
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
