@@ -336,3 +336,29 @@ def test_compare_to_the_output_itself_is_refused(tmp_path: Path):
     assert result.exit_code == 2
     assert "--compare-to: is the --out file itself" in result.stderr
     assert out.read_text() == _decision("a", "allow")  # nothing screened, nothing replaced
+
+
+def _with_revision(entity: str, revision: str) -> str:
+    return _decision(entity, "allow").replace('"revision": "r1"', f'"revision": "{revision}"')
+
+
+def test_revisions_are_counted_per_line(tmp_path: Path):
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    revisions = zip("abcd", ["r1", "r1", "r2", "r1"], strict=True)
+    old.write_text("".join(_with_revision(e, r) for e, r in revisions))
+    new.write_text(_with_revision("a", "r1"))
+    with screening_changes(old, new) as report:
+        assert report.doc["old"]["revisions"] == ["r1", "r2"]  # most lines first
+        assert report.doc["policy"] == {"before": ["r1", "r2"], "after": ["r1"], "changed": True}
+
+
+def test_too_many_policy_revisions_in_one_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from stakegate.review import changes as module
+
+    monkeypatch.setattr(module, "MAX_REVISIONS", 2)
+    old, good = tmp_path / "old.jsonl", tmp_path / "good.jsonl"
+    old.write_text("".join(_with_revision(e, f"r{i}") for i, e in enumerate("abc")))
+    good.write_text(GOOD)
+    result = run("changes", str(old), str(good))
+    assert result.exit_code == 2
+    assert f"{old} line 3: more than 2 distinct policy revisions" in result.stderr

@@ -69,12 +69,6 @@ def _check(doc: Any, path: Path, line: int) -> tuple[str, int, list[Any], str]:
     return entity, code, reasons, revision
 
 
-def _count(counts: dict[str, int], key: str, what: str, path: Path, line: int) -> None:
-    if key not in counts and len(counts) >= MAX_REVISIONS:
-        raise _fail(path, line, f"more than {MAX_REVISIONS} distinct {what}s in one screening")
-    counts[key] = counts.get(key, 0) + 1
-
-
 class Screening:
     """One screening file, indexed; ``decision(pos)`` reads a line again when it is shown."""
 
@@ -109,29 +103,74 @@ class Screening:
         return screening
 
     def _index(self, handle: IO[bytes]) -> None:
-        path, index, offset = self.path, self.index, 0
+        # The loop runs once per line of a million-line file: locals, no call per check, and the
+        # policy revision and as_of counted per run of equal values (a screening has one each).
+        path, index, codes, loads = self.path, self.index, _CODES, orjson.loads
+        add_offset, add_outcome, add_hash = (
+            self.offsets.append,
+            self.outcomes.append,
+            self.hashes.append,
+        )
+        offset, pos = 0, -1
+        revision_now: str | None = None
+        as_of_now: str | None = None
+        revision_from = as_of_from = 0
         while raw := handle.readline(MAX_LINE + 1):
-            line = len(self.offsets) + 1
-            if not raw.endswith(b"\n"):
+            pos += 1
+            if raw[-1:] != b"\n":
                 if len(raw) > MAX_LINE:
-                    raise _fail(path, line, f"line longer than {MAX_LINE} bytes")
-                raise _fail(path, line, "no line end: the file is truncated")
+                    raise _fail(path, pos + 1, f"line longer than {MAX_LINE} bytes")
+                raise _fail(path, pos + 1, "no line end: the file is truncated")
             try:
-                doc = orjson.loads(raw)
+                doc = loads(raw)
             except orjson.JSONDecodeError as err:
-                raise _fail(path, line, f"not JSON ({err}); {_HINT}") from None
-            entity, code, reasons, revision = _check(doc, path, line)
-            first = index.setdefault(entity, line - 1)
-            if first != line - 1:
-                raise _fail(path, line, f"entity {entity!r} is already on line {first + 1}")
-            self.offsets.append(offset)
-            self.outcomes.append(code)
-            self.hashes.append(hash(orjson.dumps(reasons)) if reasons else 0)
-            _count(self.revisions, revision, "policy revision", path, line)
+                raise _fail(path, pos + 1, f"not JSON ({err}); {_HINT}") from None
+            try:  # fast path: only what _check accepts, for the exact types orjson makes
+                entity, reasons = doc["entity"], doc["reasons"]
+                code, revision = codes[doc["decision"]], doc["policy"]["revision"]
+                name = doc.get("name")
+                plain = (
+                    type(entity) is str
+                    and entity
+                    and not entity.isspace()
+                    and type(reasons) is list
+                    and (not reasons or all(type(r) is dict for r in reasons))
+                    and type(revision) is str
+                    and (name is None or type(name) is str)
+                )
+            except (KeyError, TypeError):
+                plain = False
+            if not plain:
+                entity, code, reasons, revision = _check(doc, path, pos + 1)
+            first = index.setdefault(entity, pos)
+            if first != pos:
+                raise _fail(path, pos + 1, f"entity {entity!r} is already on line {first + 1}")
+            add_offset(offset)
+            add_outcome(code)
+            add_hash(hash(orjson.dumps(reasons)) if reasons else 0)
+            if revision != revision_now:
+                self._run(self.revisions, revision_now, pos - revision_from, revision, pos)
+                revision_now, revision_from = revision, pos
             as_of = doc.get("as_of")
-            if isinstance(as_of, str):
-                _count(self.as_of, as_of, "as_of date", path, line)
+            if as_of != as_of_now:
+                as_of = as_of if isinstance(as_of, str) else None
+                self._run(self.as_of, as_of_now, pos - as_of_from, as_of, pos)
+                as_of_now, as_of_from = as_of, pos
             offset += len(raw)
+        end = pos + 1
+        self._run(self.revisions, revision_now, end - revision_from, None, end)
+        self._run(self.as_of, as_of_now, end - as_of_from, None, end)
+
+    def _run(
+        self, counts: dict[str, int], ended: str | None, lines: int, starts: str | None, pos: int
+    ) -> None:
+        """Count a run of ``lines`` lines with the value ``ended``; refuse a new value ``starts``
+        (on line ``pos + 1``) past ``MAX_REVISIONS`` distinct ones."""
+        if ended is not None:
+            counts[ended] = counts.get(ended, 0) + lines
+        if starts is not None and starts not in counts and len(counts) >= MAX_REVISIONS:
+            what = "policy revisions" if counts is self.revisions else "as_of dates"
+            raise _fail(self.path, pos + 1, f"more than {MAX_REVISIONS} distinct {what}")
 
     def outcome(self, pos: int) -> str:
         return _OUTCOMES[self.outcomes[pos]]
