@@ -9,10 +9,12 @@ and writes the entity lists as it reads them (``render_html`` holds the HTML par
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from typing import IO, Any
 
+from stakegate.review.pdf import html_to_pdf
 from stakegate.review.render_html import write_html
 from stakegate.review.report import Report
 from stakegate.review.text import INFO_ROWS, cause_text, label, policy_note, value
@@ -40,10 +42,6 @@ def render(report: Report, fmt: str, handle: IO[str]) -> None:
 
 def render_pdf(report: Report) -> bytes:
     """The HTML report printed to PDF by headless Chromium (``pdf.html_to_pdf``)."""
-    import io
-
-    from stakegate.review.pdf import html_to_pdf
-
     page = io.StringIO()
     write_html(report, page)
     return html_to_pdf(page.getvalue())
