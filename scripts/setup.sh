@@ -24,7 +24,7 @@ else
 fi
 
 # --- Chromium (headless; renders the bundle review report in tests) -------------------------
-# Only the HTML report test needs it; without root the demo still works and that test fails
+# The HTML report test and `--format pdf` need it; without root the demo still works and those fail
 # with a message naming this script.
 if [ -x /usr/bin/chromium ]; then
   echo "setup: chromium already installed"
@@ -34,6 +34,17 @@ elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 else
   echo "setup: warning: chromium not installed (needed by the HTML report test); as root: apt-get install chromium" >&2
+fi
+
+# --- pdftotext (poppler-utils; the PDF review report test reads the PDF's text with it) ------
+if command -v pdftotext >/dev/null; then
+  echo "setup: pdftotext already installed"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing poppler-utils (Debian package, for pdftotext)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+else
+  echo "setup: warning: pdftotext not installed (needed by the PDF report test); as root: apt-get install poppler-utils" >&2
 fi
 
 # --- Python ------------------------------------------------------------------------------

@@ -158,13 +158,29 @@ def test_parameter_changes(variant: str, reports):
 def test_entities_carry_reasons_before_and_after(reports):
     entities = reports["ua43"]["entities"]
     assert [set(e) for e in entities] == [
-        {"entity", "before", "after", "reasons_before", "reasons_after"}
+        {
+            "entity",
+            "name",
+            "before",
+            "after",
+            "causes",
+            "combined",
+            "reasons_before",
+            "reasons_after",
+            "sentences_before",
+            "sentences_after",
+        }
     ] * 2
     crimea = entities[0]
     assert crimea == {
         "entity": "crimea-co",
+        "name": None,
         "before": "allow",
         "after": "deny",
+        "causes": ["restricted_regions"],
+        "combined": False,
+        "sentences_before": ["No restriction found."],
+        "sentences_after": ["Incorporated in UA-43, a restricted region."],
         "reasons_before": [],
         "reasons_after": [
             {
@@ -290,16 +306,34 @@ def test_html_report_renders_counts_in_chromium(bundles, reports, tmp_path: Path
 
 def test_diagram_is_valid_deterministic_svg():
     paths = [["cn", "hk", "nl"], ["cn", "nl"]]
-    nodes = {"cn": Node("CN", restricted=True), "hk": Node("HK"), "nl": Node("NL & <co>")}
+    nodes = {
+        "cn": Node("China Co", "CN", mark="location"),
+        "hk": Node(None, "HK", mark="ownership", was=""),
+        "nl": Node("NL & <co>", "NL"),
+    }
     edges = {("cn", "hk"): "60%", ("hk", "nl"): "60%", ("cn", "nl"): "10%"}
-    svg = ownership_svg("nl", paths, nodes, edges, uid="t")
-    assert svg == ownership_svg("nl", paths, nodes, edges, uid="t")
+    svg = ownership_svg("nl", paths, nodes, edges, uid="t", note="+ 2 more")
+    assert svg == ownership_svg("nl", paths, nodes, edges, uid="t", note="+ 2 more")
     root = ElementTree.fromstring(svg)
     ns = "{http://www.w3.org/2000/svg}"
     assert len(root.findall(f"{ns}g")) == 3
     assert len(root.findall(f"{ns}line")) == 3
     texts = [t.text for t in root.iter(f"{ns}text")]
-    assert texts == ["60%", "60%", "10%", "nl", "NL & <co>", "cn", "CN", "hk", "HK"]
+    assert texts == [
+        "60%",
+        "60%",
+        "10%",
+        "NL & <co>",
+        "nl",
+        "NL",
+        "China Co",
+        "cn",
+        "CN · restricted location",
+        "hk",
+        "HK · restricted by owners",
+        "before: clear",
+        "+ 2 more",
+    ]
 
 
 def test_share_label():

@@ -13,6 +13,7 @@ else is caught, and no error is ever turned into an ``allow``.
     ├── FactsValidationError           facts the engine built fail their schema: a bug (500)
     ├── BundleVerificationError        a bundle's signature, manifest or approval fails (503)
     ├── AuditError                     the audit log cannot be written or does not verify (503)
+    ├── ReportError                    a report cannot be rendered (PDF: Chromium fails)
     └── InputError                     exit 2, 422: bad usage or bad input
         ├── RegistryError              a registry file, record or field is wrong
         ├── OwnershipCycleError        a closed ownership cycle has no outside owner
@@ -47,6 +48,7 @@ __all__ = [
     "PolicyEvaluationError",
     "PolicyGateError",
     "RegistryError",
+    "ReportError",
     "ServiceRequestError",
     "ServiceUnavailableError",
     "TooLargeError",
@@ -108,6 +110,10 @@ class AuditError(EngineError):
     """The audit log cannot be written, or does not verify; no decision is answered without it."""
 
     http_status: ClassVar[int] = 503
+
+
+class ReportError(EngineError):
+    """A report could not be rendered: Chromium is missing, failed, or took too long (PDF)."""
 
 
 class InputError(EngineError):

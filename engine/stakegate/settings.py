@@ -102,6 +102,10 @@ BUNDLE_MAX_BYTES: int = int(_env("BUNDLE_MAX_BYTES", str(32 << 20)))
 BUNDLE_MAX_MEMBER_BYTES: int = int(_env("BUNDLE_MAX_MEMBER_BYTES", str(32 << 20)))
 BUNDLE_MAX_TOTAL_BYTES: int = int(_env("BUNDLE_MAX_TOTAL_BYTES", str(128 << 20)))
 BUNDLE_MAX_MEMBERS: int = int(_env("BUNDLE_MAX_MEMBERS", "10000"))
+# Headless Chromium that prints review reports to PDF (`--format pdf`), and the seconds one
+# rendering may take before it is killed (exit 1).
+CHROMIUM: str = _env("CHROMIUM", "/usr/bin/chromium")
+PDF_TIMEOUT: float = float(_env("PDF_TIMEOUT", "120"))
 # --- decision service (`stakegate serve`) ---
 # Address the service binds when --addr is not given (loopback: no API key needed).
 SERVICE_ADDR: str = _env("SERVICE_ADDR", "127.0.0.1:8000")

@@ -20,11 +20,11 @@ from stakegate.bundles.build import UNCOMMITTED, build_bundle
 from stakegate.bundles.gate import run_gate
 from stakegate.bundles.release import check_config
 from stakegate.bundles.trust import Trust, verify_bundle_with
+from stakegate.cli.changes import write_report
 from stakegate.cli.common import fail_at_edge, key_option, parse_date
-from stakegate.cli.output import atomic_output
 from stakegate.registry.load import load_registry
-from stakegate.review.compare import compare_bundles
-from stakegate.review.render import FORMATS, render
+from stakegate.review.compare import compare_policies
+from stakegate.review.render import FORMATS
 
 __all__ = ["bundle"]
 
@@ -137,8 +137,9 @@ def verify(bundle_file: Path, key: Path | None) -> None:
 
 
 @bundle.command(
-    help="Review report: what NEW changes against OLD, and which entities flip. A preview: "
-    "NEW may take effect later than --as-of."
+    help="Review report: what NEW changes against OLD, which entities flip, and why. OLD is a "
+    "signed bundle; NEW a bundle, or a policy directory to preview a change before building it. "
+    "A preview: NEW may take effect later than --as-of."
 )
 @click.argument("old", type=_PATH)
 @click.argument("new", type=_PATH)
@@ -161,9 +162,8 @@ def diff(
     as_of: date | None,
     key: Path | None,
 ) -> None:
-    review = compare_bundles(old, new, load_registry(registry), public_key=key, as_of=as_of)
-    with atomic_output(out) as handle:
-        handle.write(render(review, fmt))
+    report = compare_policies(old, new, load_registry(registry), public_key=key, as_of=as_of)
+    write_report(report, fmt, out)
 
 
 @bundle.command(

@@ -21,6 +21,7 @@ import click
 from stakegate import settings
 from stakegate.bundles.trust import Trust
 from stakegate.cli.bundle import bundle
+from stakegate.cli.changes import changes, compare_to
 from stakegate.cli.common import (
     NATIVE,
     Progress,
@@ -38,6 +39,7 @@ from stakegate.cli.output import (
     make_writer,
 )
 from stakegate.cli.serve import register as register_service_commands
+from stakegate.errors import InputError
 from stakegate.importers import FORMATS
 from stakegate.policy.facts import DataFaultMode, RegistryFacts
 from stakegate.policy.pipeline import Screener, connect, require_entities
@@ -189,6 +191,14 @@ def check(
     help="Report progress on stderr: a bar on a terminal, otherwise a line every few seconds "
     "(default: on when stderr is a terminal).",
 )
+@click.option(
+    "--compare-to",
+    "compare_to_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier `screen --format jsonl` output: also write what changed since, as "
+    "OUT.changes.json beside --out (see `stakegate changes`).",
+)
 @fail_at_edge
 def screen(
     registry: tuple[str, ...],
@@ -201,7 +211,16 @@ def screen(
     out: str,
     progress: bool | None,
     trust: Trust,
+    compare_to_file: Path | None = None,
 ) -> None:
+    if compare_to_file is not None and (fmt != "jsonl" or out in ("-", None)):
+        raise InputError("needs --format jsonl and --out FILE", param="compare_to")
+    if compare_to_file is not None and not compare_to_file.is_file():
+        raise InputError(f"{compare_to_file}: no such screening file", param="compare_to")
+    if compare_to_file is not None and compare_to_file.resolve() == Path(out).resolve():
+        raise InputError(
+            "is the --out file itself, which the screening replaces", param="compare_to"
+        )
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
@@ -218,9 +237,12 @@ def screen(
     if out not in ("-", None) or sys.stderr.isatty():
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
+    if compare_to_file is not None:
+        compare_to(compare_to_file, Path(out))
 
 
 cli.add_command(bundle)
+cli.add_command(changes)
 cli.add_command(import_command)
 register_service_commands(cli)
 

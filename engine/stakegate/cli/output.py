@@ -21,6 +21,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from stakegate.policy.decision import Bounds, Decision
+from stakegate.review.sentences import reason_sentence
 
 __all__ = [
     "CHECK_FORMATS",
@@ -216,23 +217,9 @@ def make_writer(fmt: str, handle: IO[str], entity_width: int = 20) -> DecisionWr
     raise ValueError(f"unknown format {fmt!r}")
 
 
-def _reason_line(reason: dict[str, Any]) -> str:
-    code = reason.get("code", "?")
-    detail = []
-    if "method" in reason:
-        detail.append(f"method={reason['method']}")
-    if "restricted_percent" in reason:
-        detail.append(f"restricted={_percent(reason['restricted_percent'])}%")
-    for key in ("field", "value", "region", "approver", "expires", "reason"):
-        if key in reason:
-            detail.append(f"{key}={reason[key]}")
-    lines = [f"  - {code}" + (f" ({', '.join(detail)})" if detail else "")]
-    for path in reason.get("paths", [])[:5]:
-        lines.append("      path: " + " -> ".join(path))
-    for fault in reason.get("faults", []):
-        records = ", ".join(fault.get("records", []))
-        lines.append(f"      {fault.get('kind')}: {records}: {fault.get('message')}")
-    return "\n".join(lines)
+def _reason_line(decision: Decision, reason: dict[str, Any]) -> str:
+    # The same sentence the review reports show (review.sentences), after the reason's code.
+    return f"  - {reason.get('code', '?')}: {reason_sentence(reason, decision['policy'])}"
 
 
 def format_text(decision: Decision) -> str:
@@ -249,5 +236,5 @@ def format_text(decision: Decision) -> str:
         f"  as of: {decision['as_of']}",
         "  reasons:" if decision["reasons"] else "  reasons: none",
     ]
-    lines.extend(_reason_line(reason) for reason in decision["reasons"])
+    lines.extend(_reason_line(decision, reason) for reason in decision["reasons"])
     return "\n".join(lines) + "\n"

@@ -1,153 +1,78 @@
-"""What a new policy version changes: the report a legal reviewer reads before approving it.
+"""What a new policy changes: the report a legal reviewer reads before approving it.
 
-``compare_bundles`` verifies both bundles, then lays side by side what changed in the text
-(Rego diffs), in the parameters (regions added or removed, threshold, method, exceptions), in
-the documentation the rules carry (METADATA annotations, read by ``opa inspect``), and, most
-important, in the decisions: it screens one registry under each bundle with the real engine
-(the same ``Screener`` as ``stakegate screen``) and counts every transition, so the numbers in
-the report are exactly what running ``screen`` with each bundle would show.
-``review_render`` turns the result into JSON, Markdown or HTML.
+``compare_policies`` reads both policies (OLD a verified bundle, NEW a bundle or, for a preview,
+a policy directory), then lays side by side what changed in the text (Rego diffs), in the
+parameters (regions added or removed, threshold, method, exceptions), in the documentation the
+rules carry (METADATA annotations, read by ``opa inspect``, shown in an appendix), and, most
+important, in the decisions: it screens one registry under each policy with the real engine (the
+same ``Screener`` as ``stakegate screen``) and counts every transition, so the numbers in the
+report are exactly what running ``screen`` with each policy would show. Every entity that flips
+carries its name, its reasons as sentences, the changes that cause the flip (``causes``), and a
+diagram of its owners.
 """
 
 from __future__ import annotations
 
 import difflib
-import json
-import subprocess
-import tempfile
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from stakegate import settings
-from stakegate.bundles.signing import VerifiedBundle
-from stakegate.bundles.trust import Trust
-from stakegate.errors import PolicyEvaluationError
-from stakegate.opa_binary import find_opa_binary
-from stakegate.ownership.interval import Interval
-from stakegate.policy.client import PolicyClient
-from stakegate.policy.decision import Decision
-from stakegate.policy.pipeline import Connection, Screener, today
-from stakegate.policy.runtime import LocalOpa
-from stakegate.registry.model import Registry
-from stakegate.review.diagram import Node, ownership_svg
+from stakegate.registry.model import Entity, Registry
+from stakegate.review.book import Book, EntityInfo, located_regions, registry_owners, share_label
+from stakegate.review.causes import attribute, open_policy
+from stakegate.review.diagram import entity_diagram
+from stakegate.review.report import Entry, Report, transition
+from stakegate.review.sentences import decision_sentences
+from stakegate.review.sources import PolicySource, load_source, rule_annotations
 
-__all__ = ["Review", "compare_bundles", "share_label"]
+__all__ = ["compare_policies", "location_caption", "share_label"]
 
-_METHODS = ("control", "look_through")
+_NONE: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(slots=True)
 class _Run:
-    """One bundle screened over the registry."""
+    """One policy screened over the registry: outcome and reasons per entity (no reasons kept
+    for the common allow), and the policy block the decisions carry."""
 
-    bundle: VerifiedBundle
-    decisions: dict[str, Decision]
-    classification: dict[str, str]
-    fact_paths: dict[str, list[list[str]]]
-    docs: dict[str, dict[str, Any]]
-
-
-@dataclass(slots=True)
-class Review:
-    """The report: ``doc`` is the JSON document; ``diagrams`` maps entity id to an SVG."""
-
-    doc: dict[str, Any]
-    diagrams: dict[str, str] = field(default_factory=dict)
+    source: PolicySource
+    results: dict[str, tuple[str, list[dict[str, Any]] | tuple[dict[str, Any], ...]]]
+    policy: dict[str, Any]
 
 
-def share_label(share: Interval) -> str:
-    """``60%``, or ``>50–75%`` for a band (``>`` marks an exclusive bound)."""
-    low = f"{'>' if share.min_exclusive else ''}{share.min:g}"
-    if share.min == share.max:
-        return f"{low}%"
-    return f"{low}–{'<' if share.max_exclusive else ''}{share.max:g}%"
+def location_caption(entity: Entity | None) -> str | None:
+    """``SG``, ``SG / HQ CN``, or ``jurisdiction unknown``; ``None`` for an unknown entity."""
+    if entity is None:
+        return None
+    if not entity.jurisdiction:
+        hq = f" / HQ {entity.headquarters}" if entity.headquarters else ""
+        return f"jurisdiction unknown{hq}"
+    if entity.headquarters and entity.headquarters != entity.jurisdiction:
+        return f"{entity.jurisdiction} / HQ {entity.headquarters}"
+    return entity.jurisdiction
 
 
-def _screen(bundle_path: Path, registry: Registry, as_of: date, public_key: Path | None) -> _Run:
-    # A preview: a bundle not yet in effect is what a reviewer reads before it takes effect.
-    with LocalOpa(bundle_path, trust=Trust(public_key=public_key), preview=True) as opa:
-        assert opa.bundle is not None  # a .tar.gz is always verified by LocalOpa
-        client = PolicyClient(opa.url)
-        try:
-            connection = Connection(client, opa.revision, opa)
-            screener = Screener(connection, registry, as_of)
-            decisions = {d["entity"]: d for d in screener.screen()}
-            view = connection.view
-            classification = {
-                code: region
-                for entity in registry.entities.values()
-                for code in (entity.jurisdiction, entity.headquarters)
-                if code is not None and (region := view.region(code)) is not None
-            }
-        finally:
-            client.close()
-        bundle = opa.bundle
-    fact_paths: dict[str, list[list[str]]] = {}
-    for entity_id in registry.entities:
-        facts = screener.facts.entity_facts(entity_id)["ownership"]
-        fact_paths[entity_id] = [p for m in _METHODS for p in facts[m]["paths"]]
-    return _Run(bundle, decisions, classification, fact_paths, _annotations(bundle))
-
-
-def _annotations(bundle: VerifiedBundle) -> dict[str, dict[str, Any]]:
-    """METADATA annotations of the bundle's rules and packages, keyed by ``path (scope)``."""
-    with tempfile.TemporaryDirectory(prefix="stakegate-inspect-") as tmp:
-        copy = Path(tmp) / bundle.path.name
-        copy.write_bytes(bundle.data)  # inspect exactly the verified bytes
-        cmd = [find_opa_binary(), "inspect", "--annotations", "--format", "json", str(copy)]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if done.returncode != 0:
-        raise PolicyEvaluationError(f"opa inspect {bundle.path} failed: {done.stderr.strip()}")
-    docs: dict[str, dict[str, Any]] = {}
-    for item in json.loads(done.stdout).get("annotations") or []:
-        notes = item.get("annotations", {})
-        path = ".".join(str(part["value"]) for part in item.get("path", []))
-        entry = {
-            "path": path,
-            "scope": notes.get("scope", ""),
-            "title": notes.get("title", ""),
-            "description": str(notes.get("description", "")).strip(),
-            "entrypoint": bool(notes.get("entrypoint", False)),
-            "custom": notes.get("custom", {}),
-        }
-        key = f"{path} ({entry['scope']})"
-        while key in docs:
-            key += "'"
-        docs[key] = entry
-    return dict(sorted(docs.items()))
-
-
-def _bundle_info(bundle: VerifiedBundle) -> dict[str, Any]:
-    meta = bundle.metadata
-    return {
-        "file": bundle.path.name,
-        "version": bundle.version,
-        "revision": bundle.revision,
-        "sha256": bundle.sha256,
-        "effective_date": meta.get("effective_date"),
-        "author": meta.get("author"),
-        "changelog": meta.get("changelog"),
-        "source_commit": meta.get("source_commit"),
-        "signing_key": bundle.key_id,
-    }
-
-
-def _config(bundle: VerifiedBundle) -> dict[str, Any]:
-    data = json.loads(bundle.files.get("data.json", b"{}"))
-    config = data.get("stakegate", {}).get("config", {})
-    return config if isinstance(config, dict) else {}
+def _screen(source: PolicySource, registry: Registry, as_of: date, key: Path | None) -> _Run:
+    results: dict[str, Any] = {}
+    policy: dict[str, Any] = {}
+    with open_policy(source.path, key) as screener_for:
+        for decision in screener_for(registry, as_of).screen():
+            results[decision["entity"]] = (decision["decision"], decision["reasons"] or _NONE)
+            policy = dict(decision["policy"])
+    return _Run(source, results, policy)
 
 
 def _missing(items: Iterable[Any], others: list[Any]) -> list[Any]:
     return [item for item in items if item not in others]
 
 
-def parameter_changes(old: VerifiedBundle, new: VerifiedBundle) -> list[dict[str, Any]]:
+def parameter_changes(old: PolicySource, new: PolicySource) -> list[dict[str, Any]]:
     """One entry per changed config parameter, with regions/exceptions added and removed."""
-    before, after = _config(old), _config(new)
+    before, after = old.config, new.config
     changes: list[dict[str, Any]] = []
     for name in sorted(set(before) | set(after)):
         b, a = before.get(name), after.get(name)
@@ -165,13 +90,11 @@ def parameter_changes(old: VerifiedBundle, new: VerifiedBundle) -> list[dict[str
     return changes
 
 
-def rego_changes(old: VerifiedBundle, new: VerifiedBundle) -> list[dict[str, Any]]:
-    """Unified diffs of the bundles' Rego files, added and removed files included."""
-    names = sorted(n for n in set(old.files) | set(new.files) if n.endswith(".rego"))
+def rego_changes(old: PolicySource, new: PolicySource) -> list[dict[str, Any]]:
+    """Unified diffs of the rule files, added and removed files included."""
     changes: list[dict[str, Any]] = []
-    for name in names:
-        b = old.files.get(name)
-        a = new.files.get(name)
+    for name in sorted(set(old.rego) | set(new.rego)):
+        b, a = old.rego.get(name), new.rego.get(name)
         if a == b:
             continue
         status = "added" if b is None else "removed" if a is None else "changed"
@@ -185,10 +108,12 @@ def rego_changes(old: VerifiedBundle, new: VerifiedBundle) -> list[dict[str, Any
     return changes
 
 
-def documentation_changes(old: _Run, new: _Run) -> list[dict[str, Any]]:
+def documentation_changes(
+    old: Mapping[str, dict[str, Any]], new: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
-    for key in sorted(set(old.docs) | set(new.docs)):
-        b, a = old.docs.get(key), new.docs.get(key)
+    for key in sorted(set(old) | set(new)):
+        b, a = old.get(key), new.get(key)
         if a == b:
             continue
         status = "added" if b is None else "removed" if a is None else "changed"
@@ -196,84 +121,93 @@ def documentation_changes(old: _Run, new: _Run) -> list[dict[str, Any]]:
     return changes
 
 
-def _diagram(entity_id: str, old: _Run, new: _Run, registry: Registry, index: int) -> str:
-    paths: list[list[str]] = []
-    for decision in (old.decisions[entity_id], new.decisions[entity_id]):
-        for reason in decision["reasons"]:
-            paths += [p for p in reason.get("paths", []) if p not in paths]
-    if not paths:  # no ownership reason: show who owns it anyway, under either policy
-        for run in (old, new):
-            paths += [p for p in run.fact_paths[entity_id] if p not in paths]
-    nodes: dict[str, Node] = {}
-    for node_id in {entity_id, *(n for p in paths for n in p)}:
-        entity = registry.entities[node_id]
-        codes = [c for c in (entity.jurisdiction, entity.headquarters) if c]
-        caption = " / HQ ".join(codes) if len(codes) == 2 else (codes[0] if codes else "?")
-        nodes[node_id] = Node(
-            caption=caption, restricted=any(c in new.classification for c in codes)
+def _book(registry: Registry, run: _Run, owners: Mapping[str, tuple[tuple[str, str], ...]]) -> Book:
+    def look(entity_id: str) -> EntityInfo:
+        entity = registry.entities.get(entity_id)
+        outcome, reasons = run.results.get(entity_id, (None, _NONE))
+        return EntityInfo(
+            name=entity.name if entity else None,
+            location=location_caption(entity),
+            decision=outcome,
+            regions=located_regions(reasons),
+            owners=owners.get(entity_id),
         )
-    edges = {
-        (h.owner, h.owned): "consolidation" if h.share is None else share_label(h.share)
-        for h in registry.holdings
-    }
-    return ownership_svg(entity_id, paths, nodes, edges, uid=f"e{index}")
+
+    return look
 
 
-def compare_bundles(
+def compare_policies(
     old_path: Path,
     new_path: Path,
     registry: Registry,
     *,
     public_key: Path | None = None,
     as_of: date | None = None,
-) -> Review:
-    """Verify both bundles, screen ``registry`` under each, and describe every difference."""
+) -> Report:
+    """Read both policies, screen ``registry`` under each, and describe every difference."""
     key = public_key or settings.BUNDLE_PUBLIC_KEY
-    day = as_of or today()
-    old = _screen(old_path, registry, day, key)
-    new = _screen(new_path, registry, day, key)
+    day = as_of or datetime.now(UTC).date()
+    old_source, new_source = load_source(old_path, key), load_source(new_path, key)
+    old, new = _screen(old_source, registry, day, key), _screen(new_source, registry, day, key)
     impact: dict[str, int] = {}
-    entities: list[dict[str, Any]] = []
     unchanged: dict[str, int] = {}
     reasons_changed: list[str] = []
-    review = Review(doc={})
+    changed: list[str] = []
     for entity_id in registry.entities:
-        before, after = old.decisions[entity_id], new.decisions[entity_id]
-        if before["decision"] == after["decision"]:
-            unchanged[before["decision"]] = unchanged.get(before["decision"], 0) + 1
-            if before["reasons"] != after["reasons"]:
+        (b, b_reasons), (a, a_reasons) = old.results[entity_id], new.results[entity_id]
+        if b == a:
+            unchanged[b] = unchanged.get(b, 0) + 1
+            if list(b_reasons) != list(a_reasons):
                 reasons_changed.append(entity_id)
             continue
-        transition = f"{before['decision']}->{after['decision']}"
-        impact[transition] = impact.get(transition, 0) + 1
-        entities.append(
-            {
+        impact[transition(b, a)] = impact.get(transition(b, a), 0) + 1
+        changed.append(entity_id)
+    attribution = attribute(old_source, new_source, registry, day, changed)
+    owners = registry_owners(registry, changed)
+    old_book, new_book = _book(registry, old, owners), _book(registry, new, owners)
+
+    def entities() -> Iterator[Entry]:
+        for entity_id in changed:
+            (b, b_reasons), (a, a_reasons) = old.results[entity_id], new.results[entity_id]
+            causes, combined = attribution.causes(entity_id, a)
+            yield {
                 "entity": entity_id,
-                "before": before["decision"],
-                "after": after["decision"],
-                "reasons_before": before["reasons"],
-                "reasons_after": after["reasons"],
+                "name": registry.entities[entity_id].name,
+                "before": b,
+                "after": a,
+                "causes": causes,
+                "combined": combined,
+                "reasons_before": list(b_reasons),
+                "reasons_after": list(a_reasons),
+                "sentences_before": decision_sentences(b, b_reasons, old.policy, old_book),
+                "sentences_after": decision_sentences(a, a_reasons, new.policy, new_book),
             }
-        )
-        review.diagrams[entity_id] = _diagram(entity_id, old, new, registry, len(entities))
-    review.doc = {
-        "old": _bundle_info(old.bundle),
-        "new": _bundle_info(new.bundle),
+
+    def diagram(entry: Entry, index: int) -> str:
+        reasons = entry["reasons_before"] + entry["reasons_after"]
+        return entity_diagram(entry["entity"], reasons, new_book, old_book, uid=f"e{index}")
+
+    old_docs, new_docs = rule_annotations(old_source), rule_annotations(new_source)
+    doc = {
+        "old": old_source.info(),
+        "new": new_source.info(),
+        "preview": new_source.bundle is None or old_source.bundle is None,
         "registry": registry.source,
         "as_of": day.isoformat(),
-        "parameters": parameter_changes(old.bundle, new.bundle),
-        "rego": rego_changes(old.bundle, new.bundle),
+        "parameters": parameter_changes(old_source, new_source),
+        "rego": rego_changes(old_source, new_source),
         "documentation": {
-            "changes": documentation_changes(old, new),
-            "rules": list(new.docs.values()),
+            "changes": documentation_changes(old_docs, new_docs),
+            "rules": list(new_docs.values()),
         },
+        "causes": attribution.to_json(),
         "summary": {
             "entities": len(registry.entities),
-            "changed": len(entities),
+            "changed": len(changed),
             "unchanged": dict(sorted(unchanged.items())),
             "reasons_changed": reasons_changed,
         },
         "impact": dict(sorted(impact.items())),
-        "entities": entities,
     }
-    return review
+    title = f"Policy review: stakegate {old_source.version} → {new_source.version}"
+    return Report("policy", title, doc, {"entities": entities}, diagram)

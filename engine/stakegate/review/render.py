@@ -1,90 +1,110 @@
-"""Renders a policy review (``review.Review``) as JSON, Markdown or a self-contained HTML page.
+"""Writes a comparison report (``report.Report``) as JSON, Markdown, CSV, HTML or PDF.
 
-JSON and Markdown are for machines and merge requests; HTML is for the legal reviewer, with
-the ownership diagrams inline and no external resources (it opens from a file, offline, and can
-be archived with the approval). All three show the same numbers from the same document.
+JSON and CSV are for machines, Markdown for merge requests, HTML and PDF for the legal reviewer
+(diagrams inline, no external resources, so the page opens offline and can be archived with the
+approval). Every format shows the same numbers and the same sentences, from the same document,
+and writes the entity lists as it reads them (``render_html`` holds the HTML part).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from html import escape
-from typing import Any
+from collections.abc import Iterator
+from typing import IO, Any
 
-from stakegate.review.compare import Review
+from stakegate.review.pdf import html_to_pdf
+from stakegate.review.render_html import write_html
+from stakegate.review.report import Report
+from stakegate.review.text import INFO_ROWS, cause_text, label, policy_note, value
 
-__all__ = ["FORMATS", "render"]
+__all__ = ["FORMATS", "TEXT_FORMATS", "render", "render_pdf"]
 
-FORMATS = ("html", "md", "json")
+TEXT_FORMATS = ("html", "md", "json", "csv")
+FORMATS = (*TEXT_FORMATS, "pdf")
 
-_INFO_ROWS = [
-    ("version", "Version"),
-    ("revision", "Revision"),
-    ("effective_date", "Effective date"),
-    ("author", "Author"),
-    ("changelog", "Changelog"),
-    ("source_commit", "Source commit"),
-    ("sha256", "Bundle sha256"),
-    ("signing_key", "Signing key"),
+
+def render(report: Report, fmt: str, handle: IO[str]) -> None:
+    """Write the report in ``fmt`` (one of ``TEXT_FORMATS``) to ``handle``."""
+    if fmt == "json":
+        _json(report, handle)
+    elif fmt == "md":
+        for line in _markdown(report):
+            handle.write(line + "\n")
+    elif fmt == "csv":
+        _csv(report, handle)
+    elif fmt == "html":
+        write_html(report, handle)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_pdf(report: Report) -> bytes:
+    """The HTML report printed to PDF by headless Chromium (``pdf.html_to_pdf``)."""
+    page = io.StringIO()
+    write_html(report, page)
+    return html_to_pdf(page.getvalue())
+
+
+def _json(report: Report, handle: IO[str]) -> None:
+    head = json.dumps(report.doc, indent=2)
+    handle.write(head[:-2] if report.lists else head)  # reopen the object for the lists
+    for name in report.lists:
+        handle.write(f",\n  {json.dumps(name)}: [")
+        first = True
+        for entry in report.entries(name):
+            text = json.dumps(entry, indent=2).replace("\n", "\n    ")
+            handle.write(("\n    " if first else ",\n    ") + text)
+            first = False
+        handle.write("]" if first else "\n  ]")
+    handle.write("\n}\n" if report.lists else "\n")
+
+
+_CSV_COLUMNS = [
+    "change",
+    "entity",
+    "name",
+    "before",
+    "after",
+    "causes",
+    "reasons_before",
+    "reasons_after",
 ]
 
 
-def render(review: Review, fmt: str) -> str:
-    """The report in ``fmt`` (``html``, ``md`` or ``json``)."""
-    if fmt == "json":
-        return json.dumps(review.doc, indent=2) + "\n"
-    if fmt == "md":
-        return _markdown(review.doc)
-    if fmt == "html":
-        return _html(review)
-    raise ValueError(f"unknown format {fmt!r}")
+def _csv(report: Report, handle: IO[str]) -> None:
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(_CSV_COLUMNS)
+    for entry in report.entries("entities"):
+        causes = "; ".join(entry.get("causes", []))
+        if entry.get("combined"):
+            causes = f"combined: {causes}"
+        writer.writerow(
+            [
+                "changed",
+                entry["entity"],
+                entry.get("name") or "",
+                entry["before"],
+                entry["after"],
+                causes,
+                " ".join(entry["sentences_before"]),
+                " ".join(entry["sentences_after"]),
+            ]
+        )
+    for kind in ("appeared", "disappeared"):
+        for entry in report.entries(kind):
+            sentences = " ".join(entry["sentences"])
+            row = [kind, entry["entity"], entry.get("name") or ""]
+            if kind == "appeared":
+                row += ["", entry["decision"], "", "", sentences]
+            else:
+                row += [entry["decision"], "", "", sentences, ""]
+            writer.writerow(row)
 
 
-def _value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _reason_text(reason: dict[str, Any]) -> str:
-    parts = [str(reason.get("code", "?"))]
-    if "method" in reason:
-        parts.append(f"method {reason['method']}")
-    pct = reason.get("restricted_percent")
-    if isinstance(pct, dict):
-        low, high = pct.get("min"), pct.get("max")
-        parts.append(f"restricted {low:g}%" if low == high else f"restricted {low:g}–{high:g}%")
-    for key in ("field", "value", "region", "approver", "expires"):
-        if key in reason:
-            parts.append(f"{key} {reason[key]}")
-    return ", ".join(parts)
-
-
-def _reasons_text(reasons: list[dict[str, Any]]) -> str:
-    return "; ".join(_reason_text(r) for r in reasons) or "none"
-
-
-def _paths_text(entity: dict[str, Any]) -> list[str]:
-    seen: list[str] = []
-    for reason in entity["reasons_before"] + entity["reasons_after"]:
-        for path in reason.get("paths", []):
-            line = " → ".join(path)
-            if line not in seen:
-                seen.append(line)
-    return seen
-
-
-def _markdown(doc: dict[str, Any]) -> str:
-    old, new = doc["old"], doc["new"]
-    out = [
-        f"# Policy review: stakegate {old['version']} → {new['version']}",
-        "",
-        f"Registry `{doc['registry']}`, {doc['summary']['entities']} entities, as of "
-        f"{doc['as_of']}.",
-        "",
-        "| | Old | New |",
-        "|---|---|---|",
-    ]
-    out += [f"| {label} | {old[key] or ''} | {new[key] or ''} |" for key, label in _INFO_ROWS]
-    out += ["", "## Decision impact", ""]
+def _impact_md(doc: dict[str, Any]) -> list[str]:
+    out = ["## Decision impact", ""]
     if doc["impact"]:
         out += ["| Transition | Entities |", "|---|---|"]
         out += [f"| {t} | {n} |" for t, n in doc["impact"].items()]
@@ -93,183 +113,124 @@ def _markdown(doc: dict[str, Any]) -> str:
     unchanged = ", ".join(f"{k} {v}" for k, v in doc["summary"]["unchanged"].items())
     out += ["", f"Unchanged: {unchanged or 'none'}."]
     if doc["summary"]["reasons_changed"]:
-        out.append(
-            "Same decision, different reasons: " + ", ".join(doc["summary"]["reasons_changed"])
-        )
-    out += ["", "## Parameter changes", ""]
-    if doc["parameters"]:
-        out += ["| Parameter | Before | After | Added | Removed |", "|---|---|---|---|---|"]
-        for p in doc["parameters"]:
-            added = ", ".join(map(_value, p.get("added", [])))
-            removed = ", ".join(map(_value, p.get("removed", [])))
-            row = [p["name"], _value(p["before"]), _value(p["after"]), added, removed]
-            out.append("| " + " | ".join(f"`{c}`" if c else "" for c in row) + " |")
-    else:
-        out.append("None.")
-    out += ["", "## Entities whose decision changes", ""]
-    for e in doc["entities"]:
-        out += [
-            f"### {e['entity']}: {e['before']} → {e['after']}",
-            "",
-            f"- before: {_reasons_text(e['reasons_before'])}",
-            f"- after: {_reasons_text(e['reasons_after'])}",
-        ]
-        out += [f"- path: {line}" for line in _paths_text(e)]
-        out.append("")
-    if not doc["entities"]:
-        out += ["None.", ""]
-    out += ["## Rego changes", ""]
+        names = doc["summary"]["reasons_changed"]
+        shown = ", ".join(names[:50]) + (f" and {len(names) - 50} more" if len(names) > 50 else "")
+        out.append(f"Same decision, different reasons ({len(names)}): {shown}")
+    return out + [""]
+
+
+def _entities_md(report: Report) -> Iterator[str]:
+    heading = "decision changes" if report.kind == "policy" else "decision changed"
+    yield f"## Entities whose {heading}"
+    yield ""
+    count = 0
+    for entry in report.entries("entities"):
+        count += 1
+        yield f"### {label(entry)}: {entry['before']} → {entry['after']}"
+        yield ""
+        cause = cause_text(entry)
+        if cause:
+            yield cause
+            yield ""
+        yield "Before:"
+        yield from (f"- {s}" for s in entry["sentences_before"])
+        yield "After:"
+        yield from (f"- {s}" for s in entry["sentences_after"])
+        seen: list[str] = []
+        for reason in entry["reasons_before"] + entry["reasons_after"]:
+            for path in reason.get("paths", []):
+                line = " → ".join(path)
+                if line not in seen:
+                    seen.append(line)
+                    yield f"- path: {line}"
+        yield ""
+    if not count:
+        yield "None."
+        yield ""
+
+
+def _appeared_md(report: Report) -> Iterator[str]:
+    for kind in ("appeared", "disappeared"):
+        yield f"## Entities that {kind}"
+        yield ""
+        count = 0
+        for entry in report.entries(kind):
+            if not count:
+                yield "| Entity | Decision | Reasons |"
+                yield "|---|---|---|"
+            count += 1
+            text = " ".join(entry["sentences"]).replace("|", "\\|")
+            yield f"| {label(entry)} | {entry['decision']} | {text} |"
+        yield "" if count else "None."
+        if not count:
+            yield ""
+
+
+def _policy_head_md(doc: dict[str, Any]) -> list[str]:
+    old, new = doc["old"], doc["new"]
+    out = [f"Registry `{doc['registry']}`, {doc['summary']['entities']} entities, as of "]
+    out[0] += f"{doc['as_of']}."
+    out += ["", "| | Old | New |", "|---|---|---|"]
+    out += [f"| {text} | {old[k] or ''} | {new[k] or ''} |" for k, text in INFO_ROWS]
+    return out + [""]
+
+
+def _parameters_md(doc: dict[str, Any]) -> list[str]:
+    out = ["## Parameter changes", ""]
+    if not doc["parameters"]:
+        return out + ["None.", ""]
+    out += ["| Parameter | Before | After | Added | Removed |", "|---|---|---|---|---|"]
+    for p in doc["parameters"]:
+        added = ", ".join(map(value, p.get("added", [])))
+        removed = ", ".join(map(value, p.get("removed", [])))
+        row = [p["name"], value(p["before"]), value(p["after"]), added, removed]
+        out.append("| " + " | ".join(f"`{c}`" if c else "" for c in row) + " |")
+    return out + [""]
+
+
+def _policy_tail_md(doc: dict[str, Any]) -> Iterator[str]:
+    yield "## Rego changes"
+    yield ""
     for change in doc["rego"]:
-        out += [f"### `{change['file']}` ({change['status']})", "", "```diff"]
-        out += [change["diff"].rstrip("\n"), "```", ""]
+        yield from [f"### `{change['file']}` ({change['status']})", "", "```diff"]
+        yield from [change["diff"].rstrip("\n"), "```", ""]
     if not doc["rego"]:
-        out += ["None.", ""]
-    out += ["## Documentation changes", ""]
+        yield from ["None.", ""]
+    yield from ["## Appendix: policy documentation", ""]
+    yield "Changed entries:"
     for change in doc["documentation"]["changes"]:
         after = change["after"] or change["before"]
-        out.append(f"- {change['status']}: `{change['key']}` {after['title']}")
+        yield f"- {change['status']}: `{change['key']}` {after['title']}"
     if not doc["documentation"]["changes"]:
-        out.append("None.")
-    out += ["", f"## Policy documentation ({new['version']})", ""]
+        yield "- none"
+    yield ""
     for rule in doc["documentation"]["rules"]:
-        marker = " (entrypoint)" if rule["entrypoint"] else ""
-        out.append(f"- `{rule['path']}` ({rule['scope']}){marker}: **{rule['title']}**")
-        if rule["description"]:
-            out.append("  " + rule["description"].replace("\n", " "))
-    return "\n".join(out).rstrip("\n") + "\n"
+        yield f"- `{rule['path']}` ({rule['scope']}): **{rule['title']}** {rule['description']}"
 
 
-_CSS = """
-body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#222;padding:0 1rem}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ccc;padding:.3rem .6rem;
-text-align:left;vertical-align:top;overflow-wrap:anywhere}th{background:#f3f3f3;white-space:nowrap}.count{font-weight:bold;text-align:right}
-.deny{color:#b03a2e;font-weight:bold}.allow{color:#1e8449;font-weight:bold}
-.review{color:#b9770e;font-weight:bold}pre.diff{background:#fafafa;padding:.5rem;overflow-x:auto;
-font-size:.85rem}.add{background:#e6ffed}.del{background:#ffeef0}.hunk{color:#6f42c1}
-.entity{border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
-.doc dt{font-family:monospace;margin-top:.4rem}.doc dd{margin-left:1.5rem}
-.changed{background:#fff8c5}code{font-size:.9em}
-"""
-
-
-def _badge(outcome: str) -> str:
-    return f'<span class="{escape(outcome)}">{escape(outcome)}</span>'
-
-
-def _diff_html(diff: str) -> str:
-    lines = []
-    for line in diff.splitlines():
-        cls = (
-            "hunk"
-            if line.startswith("@@")
-            else "add"
-            if line.startswith("+") and not line.startswith("+++")
-            else "del"
-            if line.startswith("-") and not line.startswith("---")
-            else ""
-        )
-        text = escape(line)
-        lines.append(f'<span class="{cls}">{text}</span>' if cls else text)
-    return '<pre class="diff">' + "\n".join(lines) + "</pre>"
-
-
-def _reason_list(reasons: list[dict[str, Any]]) -> str:
-    if not reasons:
-        return "<em>no reasons</em>"
-    return "<ul>" + "".join(f"<li>{escape(_reason_text(r))}</li>" for r in reasons) + "</ul>"
-
-
-def _html(review: Review) -> str:
-    doc = review.doc
-    old, new = doc["old"], doc["new"]
-    title = f"Policy review: stakegate {old['version']} → {new['version']}"
-    h: list[str] = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f"<p>Registry <code>{escape(doc['registry'])}</code>, "
-        f"{doc['summary']['entities']} entities, decisions as of {escape(doc['as_of'])}.</p>",
-        "<table><tr><th></th><th>Old</th><th>New</th></tr>",
-    ]
-    for key, label in _INFO_ROWS:
-        h.append(
-            f"<tr><th>{label}</th><td>{escape(str(old[key] or ''))}</td>"
-            f"<td>{escape(str(new[key] or ''))}</td></tr>"
-        )
-    h += ["</table>", '<h2 id="impact">Decision impact</h2>']
-    if doc["impact"]:
-        h.append('<table id="impact-counts"><tr><th>Transition</th><th>Entities</th></tr>')
-        for transition, count in doc["impact"].items():
-            b, a = transition.split("->")
-            h.append(
-                f'<tr data-transition="{escape(transition)}"><td>{_badge(b)} → {_badge(a)}</td>'
-                f'<td class="count">{count}</td></tr>'
+def _markdown(report: Report) -> Iterator[str]:
+    doc = report.doc
+    yield f"# {report.title}"
+    yield ""
+    note = policy_note(report)
+    if note:
+        yield from [f"> {note}", ""]
+    if report.kind == "policy":
+        yield from _policy_head_md(doc)
+    else:
+        for side, text in (("old", "Before"), ("new", "After")):
+            s = doc[side]
+            yield (
+                f"- {text}: `{s['file']}`, {s['entities']} entities, policy revision "
+                + (", ".join(s["revisions"]) or "none")
+                + (f", as of {', '.join(s['as_of'])}" if s["as_of"] else "")
             )
-        h.append("</table>")
+        yield ""
+    yield from _impact_md(doc)
+    if report.kind == "policy":
+        yield from _parameters_md(doc)
+    yield from _entities_md(report)
+    if report.kind == "policy":
+        yield from _policy_tail_md(doc)
     else:
-        h.append('<p id="impact-none">No decision changes.</p>')
-    unchanged = ", ".join(f"{k} {v}" for k, v in doc["summary"]["unchanged"].items())
-    h.append(f"<p>{doc['summary']['changed']} changed; unchanged: {escape(unchanged or 'none')}")
-    if doc["summary"]["reasons_changed"]:
-        names = ", ".join(doc["summary"]["reasons_changed"])
-        h.append(f"; same decision, different reasons: {escape(names)}")
-    h += ["</p>", '<h2 id="parameters">Parameter changes</h2>']
-    if doc["parameters"]:
-        h.append(
-            "<table><tr><th>Parameter</th><th>Before</th><th>After</th><th>Added</th>"
-            "<th>Removed</th></tr>"
-        )
-        for p in doc["parameters"]:
-            cells = [
-                p["name"],
-                _value(p["before"]),
-                _value(p["after"]),
-                ", ".join(map(_value, p.get("added", []))),
-                ", ".join(map(_value, p.get("removed", []))),
-            ]
-            h.append("<tr>" + "".join(f"<td><code>{escape(c)}</code></td>" for c in cells))
-        h.append("</table>")
-    else:
-        h.append("<p>None.</p>")
-    h.append('<h2 id="entities">Entities whose decision changes</h2>')
-    for e in doc["entities"]:
-        h += [
-            f'<div class="entity" id="entity-{escape(e["entity"])}">',
-            f"<h3>{escape(e['entity'])}: {_badge(e['before'])} → {_badge(e['after'])}</h3>",
-            "<table><tr><th>Before</th><th>After</th></tr><tr>",
-            f"<td>{_reason_list(e['reasons_before'])}</td>",
-            f"<td>{_reason_list(e['reasons_after'])}</td></tr></table>",
-            review.diagrams.get(e["entity"], ""),
-            "</div>",
-        ]
-    if not doc["entities"]:
-        h.append("<p>None.</p>")
-    h.append('<h2 id="rego">Rego changes</h2>')
-    for change in doc["rego"]:
-        h.append(
-            f"<details open><summary><code>{escape(change['file'])}</code> "
-            f"({escape(change['status'])})</summary>{_diff_html(change['diff'])}</details>"
-        )
-    if not doc["rego"]:
-        h.append("<p>None.</p>")
-    changed_keys = {c["key"] for c in doc["documentation"]["changes"]}
-    h += [
-        f'<h2 id="documentation">Policy documentation ({escape(new["version"])})</h2>',
-        "<p>From the rules' METADATA annotations; highlighted entries changed.</p>",
-        '<dl class="doc">',
-    ]
-    for rule in doc["documentation"]["rules"]:
-        key = f"{rule['path']} ({rule['scope']})"
-        cls = ' class="changed"' if key in changed_keys else ""
-        entry = " <em>entrypoint</em>" if rule["entrypoint"] else ""
-        h.append(
-            f"<dt{cls}>{escape(rule['path'])} ({escape(rule['scope'])}){entry}</dt>"
-            f"<dd{cls}><strong>{escape(rule['title'])}</strong> "
-            f"{escape(rule['description'])}</dd>"
-        )
-    removed = [c for c in doc["documentation"]["changes"] if c["status"] == "removed"]
-    for change in removed:
-        h.append(f"<dt><del>{escape(change['key'])}</del></dt><dd>removed</dd>")
-    h += ["</dl>", "</body></html>"]
-    return "\n".join(h) + "\n"
+        yield from _appeared_md(report)
