@@ -2,8 +2,8 @@
 
 A change to the Rego that is meant to change no decision (a restructure, a performance path)
 must leave these bytes identical: every decision, reason, number literal and key order. The facts
-come from the engine (``Screener``) under the shipped policy, on ``examples/registry.yaml`` and a
-30,000-entity synthetic register (``bench/generate.py``, seed 0), decided in one query each.
+come from the engine (``Pipeline``, under the policy view OPA serves) on ``examples/registry.yaml``
+and a 30,000-entity synthetic register (``bench/generate.py``, seed 0), decided in one query each.
 
 When answers change on purpose, regenerate the digests and say in the commit why they changed:
 
@@ -18,12 +18,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import orjson
 import pytest
 import requests
 
 from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Screener
+from stakegate.policy.pipeline import Connection, Pipeline
 from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import load_registry
 from stakegate.registry.model import Registry
@@ -49,13 +48,12 @@ def raw_answer(opa: LocalOpa, registry: Registry) -> bytes:
     """OPA's body for all of ``registry``'s decisions in one query, without provenance."""
     client = PolicyClient(opa.url)
     try:
-        screener = Screener(client, registry, AS_OF)
+        pipeline = Pipeline(Connection(client, opa.revision).view, registry, AS_OF)
     finally:
         client.close()
-    doc = screener.facts.input_document(list(registry.entities), AS_OF)
     response = requests.post(
         f"{opa.url}/v1/data/stakegate/main/decisions",
-        data=orjson.dumps({"input": doc}),
+        data=pipeline.body(pipeline.encoded(list(registry.entities))),
         headers={"Content-Type": "application/json"},
         timeout=120,
     )
