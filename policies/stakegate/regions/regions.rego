@@ -35,11 +35,12 @@ classification := {code: region |
 #   {code: region or null} for every known code (upper case) under the `restricted` regions and
 #   the `user_assigned` codes (both sets of upper-case codes), as region_of gives it: what
 #   data.stakegate.view.policy reports, so that a code is restricted, clear or (absent) unknown.
-#   Built without a call per code (a few thousand codes): the clear ones first, then the
-#   restricted ones over them, those of a restricted country (from the iso3166 subdivision index)
-#   last, as region_of prefers the country.
+#   Built without a pass over the codes (a few thousand): iso3166.codes maps every code to null
+#   already; the user-assigned codes are added, then the restricted ones set over them, those of
+#   a restricted country (from the iso3166 subdivision index) last, as region_of prefers the
+#   country.
 known_classification(restricted, user_assigned) := object.union_n([
-	{code: null | some code, _ in iso3166.codes},
+	iso3166.codes,
 	{code: null | some code in user_assigned},
 	{region: region | some region in restricted},
 	{code: country | some country in restricted; some code in object.get(iso3166.subdivisions, country, [])},
@@ -49,7 +50,8 @@ known_classification(restricted, user_assigned) := object.union_n([
 # title: Known code
 # description: |
 #   True when `code`, in any case (of ASCII letters), is an ISO 3166 code or one of
-#   `user_assigned` (upper case).
+#   `user_assigned` (upper case). iso3166.codes maps each code to null: a present key still
+#   succeeds in a body (only false and undefined fail).
 is_known(code, _) if iso3166.codes[_normalized(code)]
 
 is_known(code, user_assigned) if _normalized(code) in user_assigned
