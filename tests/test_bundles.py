@@ -94,7 +94,10 @@ def test_build_manifest_and_contents(signed: Path):
     )
     assert sorted(verified.files) == sorted([".manifest", ".signatures.json", "data.json", *rego])
     assert json.loads(verified.files["data.json"]) == {
-        "stakegate": {"config": json.loads((POLICIES / "stakegate/config/data.json").read_text())}
+        "stakegate": {
+            name: json.loads((POLICIES / f"stakegate/{name}/data.json").read_text())
+            for name in ("config", "iso3166")
+        }
     }
 
 

@@ -1,8 +1,12 @@
 package stakegate.main_test
 
 import data.stakegate.main
+import data.stakegate.shortcuts
 
 _as_of := "2026-11-27"
+
+# The parameters every test relies on; a test that needs others overrides them.
+_config := data.stakegate.testdata.config
 
 _strict := {"method": "control", "threshold": 50, "comparison": ">"}
 
@@ -47,9 +51,10 @@ _ownership_reason(code, severity, method, share) := {
 	"paths": share.paths, "evidence": share.evidence,
 }
 
-# Decision of one company in SG with these restricted shares, under the shipped config.
+# Decision of one company in SG with these restricted shares, under _config.
 _single(control, look_through) := decision if {
 	[decision] := main.decisions with input as _input([_facts("acme-sg", "SG", control, look_through)])
+		with data.stakegate.config as _config
 }
 
 _full := _share(100, 100)
@@ -58,6 +63,7 @@ _none := _share(0, 0)
 
 test_decisions_cn_company_deny if {
 	d := main.decisions with input as _input([_facts("acme-cn", "CN", _full, _full)])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"acme-cn", "deny",
 		[_location("restricted_jurisdiction", "jurisdiction", "CN", "CN")],
@@ -67,6 +73,7 @@ test_decisions_cn_company_deny if {
 
 test_decisions_subdivision_deny if {
 	d := main.decisions with input as _input([_facts("mos", "RU-MOW", _full, _full)])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"mos", "deny",
 		[_location("restricted_jurisdiction", "jurisdiction", "RU-MOW", "RU")],
@@ -76,6 +83,7 @@ test_decisions_subdivision_deny if {
 
 test_decisions_lower_case_country_deny if {
 	d := main.decisions with input as _input([_facts("p1", "ru", _full, _full)])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"p1", "deny",
 		[_location("restricted_jurisdiction", "jurisdiction", "ru", "RU")],
@@ -85,11 +93,13 @@ test_decisions_lower_case_country_deny if {
 
 test_decisions_configured_subdivision_allow_by_default if {
 	d := main.decisions with input as _input([_facts("crimea-co", "UA-43", _none, _none)])
+		with data.stakegate.config as _config
 	d == [_decision("crimea-co", "allow", [], _ownership(_none, _none), _strict)]
 }
 
 test_decisions_configured_subdivision_deny_when_added if {
 	d := main.decisions with input as _input([_facts("crimea-co", "UA-43", _full, _full)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.restricted_regions as ["CN", "RU", "KP", "IR", "UA-43"]
 	d == [_decision(
 		"crimea-co", "deny",
@@ -101,6 +111,7 @@ test_decisions_configured_subdivision_deny_when_added if {
 test_decisions_headquarters_deny if {
 	facts := object.union(_facts("acme-sg", "SG", _full, _full), {"headquarters": "CN"})
 	d := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"acme-sg", "deny",
 		[_location("restricted_headquarters", "headquarters", "CN", "CN")],
@@ -125,6 +136,7 @@ test_decisions_ownership_exactly_50_allow if {
 
 test_decisions_ownership_exactly_50_deny_at_least if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(50, 50), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.threshold_comparison as ">="
 	d == [_decision(
 		"acme-sg", "deny",
@@ -142,6 +154,7 @@ test_decisions_float_noise_above_50_allow if {
 test_decisions_float_noise_below_50_deny_at_least if {
 	noisy := _share(49.99999999999999, 49.99999999999999)
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", noisy, noisy)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.threshold_comparison as ">="
 	d == [_decision(
 		"acme-sg", "deny",
@@ -172,6 +185,7 @@ test_decisions_band_more_than_50_deny if {
 test_decisions_band_less_than_50_allow_at_least if {
 	band := object.union(_share(25, 50), {"max_exclusive": true})
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", band, band)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.threshold_comparison as ">="
 	d == [_decision(
 		"acme-sg", "allow", [],
@@ -189,6 +203,7 @@ test_decisions_method_control if {
 
 test_decisions_method_look_through if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _share(36, 36))])
+		with data.stakegate.config as _config
 		with data.stakegate.config.method as "look_through"
 	d == [_decision(
 		"acme-sg", "allow", [],
@@ -198,6 +213,7 @@ test_decisions_method_look_through if {
 
 test_decisions_method_either if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _share(36, 36))])
+		with data.stakegate.config as _config
 		with data.stakegate.config.method as "either"
 	d == [_decision(
 		"acme-sg", "deny",
@@ -208,6 +224,7 @@ test_decisions_method_either if {
 
 test_decisions_method_either_review_and_deny if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(40, 60), _share(55, 70))])
+		with data.stakegate.config as _config
 		with data.stakegate.config.method as "either"
 	d == [_decision(
 		"acme-sg", "deny",
@@ -218,6 +235,7 @@ test_decisions_method_either_review_and_deny if {
 
 test_decisions_threshold_parameter if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(30, 30), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.ownership_threshold as 25
 	d == [_decision(
 		"acme-sg", "deny",
@@ -229,6 +247,7 @@ test_decisions_threshold_parameter if {
 test_decisions_unknown_jurisdiction_review if {
 	facts := object.remove(_facts("p2", "SG", _none, _none), ["jurisdiction"])
 	d := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"p2", "review",
 		[{"code": "unknown_jurisdiction", "severity": "review", "field": "jurisdiction"}],
@@ -236,8 +255,36 @@ test_decisions_unknown_jurisdiction_review if {
 	)]
 }
 
+test_decisions_unknown_code_review if {
+	# Unassigned codes were clear (allow) before they were checked against ISO 3166.
+	entities := [
+		_facts("xx", "XX", _none, _none),
+		_facts("zz", "zz", _none, _none),
+		_facts("aa", "AA", _none, _none),
+		object.union(_facts("hq", "SG", _none, _none), {"headquarters": "QQ-123"}),
+	]
+	d := main.decisions with input as _input(entities)
+		with data.stakegate.config as _config
+	d == [
+		_decision("xx", "review", [_unknown("jurisdiction", "XX")], _ownership(_none, _none), _strict),
+		_decision("zz", "review", [_unknown("jurisdiction", "zz")], _ownership(_none, _none), _strict),
+		_decision("aa", "review", [_unknown("jurisdiction", "AA")], _ownership(_none, _none), _strict),
+		_decision("hq", "review", [_unknown("headquarters", "QQ-123")], _ownership(_none, _none), _strict),
+	]
+}
+
+test_decisions_user_assigned_code_allow_when_configured if {
+	d := main.decisions with input as _input([_facts("pristina", "XK", _none, _none)])
+		with data.stakegate.config as _config
+		with data.stakegate.config.user_assigned_codes as ["XK"]
+	d == [_decision("pristina", "allow", [], _ownership(_none, _none), _strict)]
+}
+
+_unknown(field, value) := {"code": "unknown_jurisdiction", "severity": "review", "field": field, "value": value}
+
 test_decisions_restricted_location_skips_ownership if {
 	d := main.decisions with input as _input([_facts("acme-cn", "cn", _full, _share(40, 60))])
+		with data.stakegate.config as _config
 		with data.stakegate.config.method as "either"
 	d == [_decision(
 		"acme-cn", "deny",
@@ -255,6 +302,7 @@ _exception_reason(code, expires) := {
 
 test_decisions_unexpired_exception_allows if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
 	d == [_decision(
 		"acme-sg", "allow",
@@ -265,6 +313,7 @@ test_decisions_unexpired_exception_allows if {
 
 test_decisions_exception_applies_on_expiry_date if {
 	d := main.decisions with input as _input([_facts("acme-sg", "CN", _full, _full)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception(_as_of)]
 	d == [_decision(
 		"acme-sg", "allow",
@@ -275,6 +324,7 @@ test_decisions_exception_applies_on_expiry_date if {
 
 test_decisions_exception_allows_review if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(40, 60), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
 	d == [_decision(
 		"acme-sg", "allow",
@@ -285,6 +335,7 @@ test_decisions_exception_allows_review if {
 
 test_decisions_expired_exception_reported if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(60, 60), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-11-26")]
 	d == [_decision(
 		"acme-sg", "deny",
@@ -295,6 +346,7 @@ test_decisions_expired_exception_reported if {
 
 test_decisions_exception_not_applied_when_allowed if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
 	d == [_decision("acme-sg", "allow", [], _ownership(_none, _none), _strict)]
 }
@@ -302,6 +354,7 @@ test_decisions_exception_not_applied_when_allowed if {
 test_decisions_missing_ownership_invalid_facts if {
 	facts := object.remove(_facts("acme-sg", "CN", _full, _full), ["ownership"])
 	d := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-12-31")]
 	d == [_decision(
 		"acme-sg", "review",
@@ -312,6 +365,7 @@ test_decisions_missing_ownership_invalid_facts if {
 
 test_decisions_missing_as_of_invalid_facts if {
 	d := main.decisions with input as {"entities": [_facts("acme-sg", "SG", _none, _none)]}
+		with data.stakegate.config as _config
 	d == [_decision(
 		"acme-sg", "review",
 		[{"code": "invalid_facts", "severity": "review", "fields": ["as_of"]}],
@@ -321,6 +375,7 @@ test_decisions_missing_as_of_invalid_facts if {
 
 test_decisions_entity_not_an_object if {
 	d := main.decisions with input as _input(["acme-sg"])
+		with data.stakegate.config as _config
 	d == [_decision(
 		null, "review",
 		[{"code": "invalid_facts", "severity": "review", "fields": ["entity"]}],
@@ -335,25 +390,31 @@ test_decisions_keep_input_order if {
 		_facts("b", "SG", _share(40, 60), _none),
 	]
 	d := main.decisions with input as _input(entities)
+		with data.stakegate.config as _config
 	[x.entity | some x in d] == ["c", "a", "b"]
 	[x.decision | some x in d] == ["allow", "deny", "review"]
 }
 
 test_decisions_missing_entities if {
 	main.decisions == [] with input as {"as_of": _as_of}
+		with data.stakegate.config as _config
 	main.decisions == [] with input as {"as_of": _as_of, "entities": {"acme-sg": {}}}
+		with data.stakegate.config as _config
 	main.decisions == [] with input as {"as_of": _as_of, "entities": []}
+		with data.stakegate.config as _config
 }
 
 test_decisions_invalid_config_undefined if {
 	not main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.method as "majority"
 }
 
 _policy := {
 	"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
 	"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},
-	"regions": {"CN"}, "exceptions": [_exception("2026-12-31")], "percent_range": {"min": 0, "max": 100},
+	"regions": {"CN"}, "user_assigned_codes": set(), "exceptions": [_exception("2026-12-31")],
+	"percent_range": {"min": 0, "max": 100},
 }
 
 test_decision_function if {
@@ -374,6 +435,7 @@ _fault := {
 test_decisions_data_fault_review if {
 	facts := object.union(_facts("acme-sg", "SG", _none, _none), {"faults": [_fault]})
 	d := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"acme-sg", "review",
 		[{"code": "data_fault", "severity": "review", "faults": [_fault]}],
@@ -384,57 +446,29 @@ test_decisions_data_fault_review if {
 test_decisions_data_fault_does_not_hide_a_deny if {
 	facts := object.union(_facts("acme-sg", "SG", _share(60, 60), _none), {"faults": [_fault]})
 	[d] := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 	d.decision == "deny"
 	[r.code | some r in d.reasons] == ["data_fault", "restricted_ownership"]
 }
 
 test_context if {
-	entities := [
-		_facts("a", "SG", _none, _none), _facts("b", "cn", _none, _none),
-		object.union(_facts("c", " ", _none, _none), {"headquarters": "GB"}),
-	]
-	all_flags := {[false, false]: true, [false, true]: true, [true, false]: true, [true, true]: true}
-	main.context(_as_of, _policy, entities) == {
+	entities := [_facts("a", "SG", _none, _none), _facts("b", "cn", _none, _none)]
+	ctx := main.context(_as_of, _policy, entities)
+	object.filter(ctx, ["as_of", "policy", "is_dated", "exceptions"]) == {
 		"as_of": _as_of,
 		"policy": _policy,
 		"is_dated": true,
 		"exceptions": {"acme-sg": {"applied": [_exception_reason("exception_applied", "2026-12-31")], "expired": []}},
-		"is_quiet_enabled": true,
-		"jurisdictions": {"SG": true},
-		"headquarters": {"": true, "GB": true},
-		"types": {"company", "person", "state", "other"},
-		"max": {"control": 50.000000001, "look_through": 100},
-		"flags": {"control": {[false, false]: true, [false, true]: true}, "look_through": all_flags},
-		"allow": {"entity": null, "decision": "allow", "reasons": [], "ownership": null, "policy": _strict},
-		"zero": {
-			"ownership": {"control": _zero, "look_through": _zero},
-			"decision": _decision(null, "allow", [], _ownership(_zero, _zero), _strict),
-		},
 	}
+	object.remove(ctx, ["as_of", "policy", "is_dated", "exceptions"]) == shortcuts.context(_as_of, _policy, entities)
 	not main.context(null, _policy, []).is_dated
-	not main.context(null, _policy, []).is_quiet_enabled
-}
-
-test_context_quiet_disabled_under_at_least if {
-	policy := object.union(_policy, {"threshold": {"comparison": ">="}})
-	ctx := main.context(_as_of, policy, [])
-	ctx.is_quiet_enabled == false
-	ctx.types == set()
-	ctx.zero == {"ownership": null, "decision": null}
-}
-
-test_context_zero_path_off_when_zero_is_not_quiet if {
-	# A percent range that excludes 0 (no real config has one) must turn the zero path off.
-	policy := object.union(_policy, {"percent_range": {"min": 1, "max": 100}})
-	main.context(_as_of, policy, []).zero.ownership == null
-	main.context(null, _policy, []).zero.ownership == null
 }
 
 # Exactly zero restricted share under both methods, without paths, as the engine writes it.
 _zero := {"min": 0.0, "max": 0.0, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []}
 
-# The zero and quiet paths of `decision` are shortcuts: for every facts, the decision equals the
-# full path's, which runs alone when ctx.types is empty (it is when the shortcuts are off).
+# shortcuts.decision (what main.decisions asks per entity) equals main.decision, the full path,
+# for every facts, and takes a shortcut exactly where one applies.
 test_decision_shortcuts_equal_the_full_path if {
 	near := _bare(50.000000001, 50.000000001)
 	excl := object.union(_bare(10, 20), {"min_exclusive": true})
@@ -442,7 +476,7 @@ test_decision_shortcuts_equal_the_full_path if {
 		_facts("zero", "SG", _zero, _zero),
 		_facts("zero-int", "SG", _bare(0, 0), _bare(0, 0)),
 		_facts("zero-cn", "CN", _zero, _zero),
-		object.union(_facts("zero-hq", "SG", _zero, _zero), {"headquarters": "cn-11"}),
+		object.union(_facts("zero-hq", "SG", _zero, _zero), {"headquarters": "cn-bj"}),
 		object.union(_facts("zero-fault", "SG", _zero, _zero), {"faults": [_fault]}),
 		object.union(_facts("zero-name", "SG", _zero, _zero), {"name": 7}),
 		object.union(_facts("zero-type", "SG", _zero, _zero), {"type": "trust"}),
@@ -459,20 +493,37 @@ test_decision_shortcuts_equal_the_full_path if {
 		_facts("text", "SG", object.union(_zero, {"max": "0"}), _zero),
 		_facts("extra", "SG", object.union(_zero, {"note": 1}), _zero),
 		{"id": "no-ownership", "type": "company", "jurisdiction": "SG"},
+		_facts("zero-xx", "XX", _zero, _zero),
+		_facts("zero-xk", "xk", _zero, _zero),
+		_facts("zero-lower", "gb-eng", _zero, _zero),
+		_facts("quiet-unknown", "QQ-123", _bare(10, 20), _zero),
+		object.union(_facts("zero-hq-zz", "SG", _zero, _zero), {"headquarters": "ZZ"}),
+		object.union(_facts("zero-hq-blank", "SG", _zero, _zero), {"headquarters": " "}),
+		_facts("zero-unicode", "ſg", _zero, _zero),
 	]
 	expired := object.union(_policy, {"exceptions": [_exception("2026-11-26")]})
-	every policy in [_policy, expired] {
+	kosovo := object.union(_policy, {"user_assigned_codes": {"XK"}})
+	at_least := object.union(_policy, {"threshold": {"comparison": ">="}})
+	every policy in [_policy, expired, kosovo, at_least] {
 		ctx := main.context(_as_of, policy, variants)
-		full := object.union(ctx, {"types": set()})
 		every facts in variants {
-			main.decision(facts, ctx) == main.decision(facts, full)
+			shortcuts.decision(facts, ctx) == main.decision(facts, ctx)
 		}
 	}
 
-	# And the shortcuts were taken where they apply.
-	ctx := main.context(_as_of, _policy, variants)
-	main.decision(variants[0], ctx) == _decision("zero", "allow", [], _ownership(_zero, _zero), _strict)
-	main.decision(variants[6], ctx).decision == "review" # type "trust"
+	# A shortcut's answer comes from ctx.allow or ctx.zero.decision: marked, they show where one
+	# was taken.
+	taken := _shortcut_ids(variants, _policy)
+	taken == {"zero", "zero-int", "quiet", "near", "zero-lower", "zero-hq-blank"}
+	_shortcut_ids(variants, kosovo) == taken | {"zero-xk"}
+	_shortcut_ids(variants, at_least) == set()
+}
+
+_shortcut_ids(variants, policy) := {facts.id |
+	ctx := main.context(_as_of, policy, variants)
+	marked := object.union(ctx, {"allow": {"shortcut": true}, "zero": {"decision": {"shortcut": true}}})
+	some facts in variants
+	shortcuts.decision(facts, marked).shortcut
 }
 
 test_decisions_well_formed_check_falls_back if {
@@ -481,6 +532,7 @@ test_decisions_well_formed_check_falls_back if {
 	noisy := object.union(_share(50.0000000000001, 50), {"min_exclusive": true})
 	facts := object.union(_facts("acme-sg", "SG", noisy, _none), {"headquarters": null})
 	d := main.decisions with input as _input([facts])
+		with data.stakegate.config as _config
 	d == [_decision(
 		"acme-sg", "deny",
 		[_restricted("control", noisy)],
@@ -507,6 +559,7 @@ test_decisions_quiet_path_boundaries if {
 		_facts("blank", " ", zero, zero),
 	]
 	d := main.decisions with input as _input(entities)
+		with data.stakegate.config as _config
 	d == [
 		_decision("quiet", "allow", [], _ownership(_bare(10, 20), _bare(30, 100)), _strict),
 		_decision("at-limit", "allow", [], _ownership(hair, zero), _strict),
@@ -528,6 +581,7 @@ test_decisions_quiet_path_boundaries if {
 
 test_decisions_quiet_path_off_under_at_least if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _share(50, 50), _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.threshold_comparison as ">="
 	d == [_decision(
 		"acme-sg", "deny",
@@ -538,6 +592,7 @@ test_decisions_quiet_path_off_under_at_least if {
 
 test_decisions_quiet_path_with_exception_entry if {
 	d := main.decisions with input as _input([_facts("acme-sg", "SG", _none, _none)])
+		with data.stakegate.config as _config
 		with data.stakegate.config.exceptions as [_exception("2026-11-26")]
 	d == [_decision(
 		"acme-sg", "allow",

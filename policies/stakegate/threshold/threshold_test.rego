@@ -10,70 +10,35 @@ test_limits if {
 	_strict == {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999}
 }
 
-# Expected results computed with engine/stakegate/interval.py (Threshold(50, cmp, 1e-9)):
-# [share, exclusive, lower_crosses, upper_crosses].
-_strict_cases := [
-	[51, false, true, true],
-	[50.000001, false, true, true],
-	[50, false, false, false],
-	[50, true, true, false],
-	[50.00000000000001, false, false, false],
-	[49.99999999999999, false, false, false],
-	[49.99999999999999, true, true, false],
-	[50.0000000009, true, true, false],
-	[49.9999999995, true, true, false],
-	[49.99999998, true, false, false],
-	[49, true, false, false],
-	[0, false, false, false],
-	[100, true, true, true],
-]
+# The shared table of threshold cases, also run by tests/test_threshold_cases.py against the
+# Python side: policies/stakegate/testdata/threshold_cases.json (see its README).
+_cases := data.stakegate.testdata.threshold_cases
 
-_inclusive_cases := [
-	[51, false, true, true],
-	[50, false, true, true],
-	[50, true, true, false],
-	[50.00000000000001, true, true, false],
-	[49.99999999999999, false, true, true],
-	[49.99999999999999, true, true, false],
-	[49.9999999995, false, true, true],
-	[49.99999998, false, false, false],
-	[50.0000000005, true, true, false],
-	[50.000000002, true, true, true],
-	[49, false, false, false],
-	[0, true, false, false],
-]
+_limits(case) := threshold.limits({"value": case.value, "comparison": case.comparison, "tolerance": case.tolerance})
 
-_lower(share, is_exclusive, t) if threshold.lower_crosses({"min": share, "min_exclusive": is_exclusive}, t)
+test_shared_table_is_loaded if {
+	count(_cases) >= 40
+}
 
-default _lower(_, _, _) := false
-
-_upper(share, is_exclusive, t) if threshold.upper_crosses({"max": share, "max_exclusive": is_exclusive}, t)
-
-default _upper(_, _, _) := false
-
-test_lower_crosses_strict_table if {
-	every case in _strict_cases {
-		_lower(case[0], case[1], _strict) == case[2]
+test_lower_crosses_shared_table if {
+	every case in _cases {
+		_lower(case) == case.lower_crosses
 	}
 }
 
-test_upper_crosses_strict_table if {
-	every case in _strict_cases {
-		_upper(case[0], case[1], _strict) == case[3]
+test_upper_crosses_shared_table if {
+	every case in _cases {
+		_upper(case) == case.upper_crosses
 	}
 }
 
-test_lower_crosses_inclusive_table if {
-	every case in _inclusive_cases {
-		_lower(case[0], case[1], _inclusive) == case[2]
-	}
-}
+default _lower(_) := false
 
-test_upper_crosses_inclusive_table if {
-	every case in _inclusive_cases {
-		_upper(case[0], case[1], _inclusive) == case[3]
-	}
-}
+_lower(case) if threshold.lower_crosses(case.interval, _limits(case))
+
+default _upper(_) := false
+
+_upper(case) if threshold.upper_crosses(case.interval, _limits(case))
 
 test_lower_crosses_float_sum_at_threshold if {
 	# 0.03 + 0.29 + 0.18 scaled to percent: float noise either side of 50 counts as exactly 50.

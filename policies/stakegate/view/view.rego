@@ -1,0 +1,33 @@
+# METADATA
+# title: Policy view
+# description: |
+#   Everything the engine reads from a policy before it computes facts, in one query that needs
+#   no input: whether the config is valid and why not, the effective parameters, and the region
+#   of every known code. The engine reads it once per OPA start.
+package stakegate.view
+
+import data.stakegate.params
+import data.stakegate.regions
+
+# METADATA
+# title: Policy view
+# description: |
+#   {"valid", "problems", "params", "classification"}, defined for every config. "problems" lists
+#   params.problems sorted by parameter (then message), [] when valid. "params" is
+#   params.effective and "classification" maps every known code (ISO 3166 and
+#   user_assigned_codes, upper case) to its restricted region or null; both are null when the
+#   config is invalid. A code absent from "classification" is unknown.
+# entrypoint: true
+policy := {
+	"valid": true,
+	"problems": [],
+	"params": params.effective,
+	"classification": regions.known_classification(params.regions, params.user_assigned_codes),
+} if {
+	params.is_valid
+} else := {
+	"valid": false,
+	"problems": [problem | some [_, _, problem] in sort({[p.parameter, p.message, p] | some p in params.problems})],
+	"params": null,
+	"classification": null,
+}
