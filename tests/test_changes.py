@@ -77,9 +77,10 @@ def test_one_entity_loses_its_cn_owner_and_another_gains_one(days):
     assert [(r["code"], r["paths"]) for r in birch["reasons_after"]] == [
         ("restricted_ownership", [["lantern-cn", "birch-de"]])
     ]
+    # Screenings carry each entity's name, so the sentences name them without a registry.
     assert lotus["sentences_before"] == [
-        "60% owned by owners in CN (control method); the policy bars more than 50%. "
-        "Path: lantern-cn [CN] 60% → lotus-sg."
+        "60% owned by owners in CN (control method); the policy bars more than 50%. Path: "
+        "Red Lantern Holdings (lantern-cn) [CN] 60% → Lotus Trading Pte Ltd (lotus-sg)."
     ]
     assert lotus["sentences_after"] == ["No restriction found."]
     assert doc["summary"] | {"unchanged": None} == {
@@ -118,7 +119,8 @@ def test_registry_gives_names_and_every_direct_owner(days):
 def test_every_format_shows_the_same_flips(days):
     md = changes(*days, "--format", "md")
     assert "| allow->deny | 1 |\n| deny->allow | 1 |\n" in md
-    assert "### birch-de: allow → deny\n" in md and "### lotus-sg: deny → allow\n" in md
+    assert "### Birch Maschinen GmbH (birch-de): allow → deny\n" in md
+    assert "### Lotus Trading Pte Ltd (lotus-sg): deny → allow\n" in md
     rows = list(csv.DictReader(io.StringIO(changes(*days, "--format", "csv"))))
     assert [(r["change"], r["entity"], r["before"], r["after"]) for r in rows] == [
         ("changed", "lotus-sg", "deny", "allow"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from datetime import date
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -26,7 +27,8 @@ from .conftest import FIXTURES, POLICIES, REPO, policy_with_config
 
 pytestmark = pytest.mark.integration
 
-PRIVATE = REPO / "keys" / "test-only" / "stakegate-test-only.key.pem"
+PRIVATE = REPO / "tests" / "keys" / "stakegate-test-only.key.pem"
+PUBLIC = REPO / "tests" / "keys" / "stakegate-test-only.pub.pem"
 REGISTRY = FIXTURES / "review" / "registry.yaml"
 AS_OF = "2026-11-27"
 REGIONS = ["CN", "RU", "KP", "IR"]
@@ -62,6 +64,8 @@ def diff(old: Path, new: Path, fmt: str, out: Path) -> str:
         "diff",
         str(old),
         str(new),
+        "--key",
+        str(PUBLIC),
         "--registry",
         str(REGISTRY),
         "--as-of",
@@ -77,8 +81,9 @@ def diff(old: Path, new: Path, fmt: str, out: Path) -> str:
 
 def screened(policy: Path, out: Path) -> dict[str, str]:
     result = run(
-        "screen", "-i", str(REGISTRY), "--policy", str(policy), "--as-of", AS_OF, "-o", str(out)
-    )
+        "screen", "-i", str(REGISTRY), "--policy", str(policy), "--key", str(PUBLIC),
+        "--as-of", AS_OF, "-o", str(out),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     return {d["entity"]: d["decision"] for d in map(json.loads, out.read_text().splitlines())}
 
@@ -88,7 +93,14 @@ def old_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("old")
     target = work / "stakegate-1.0.0.tar.gz"
     policy = policy_with_config(work, {})
-    build_bundle("1.0.0", changelog="base", policy=policy, signing_key=PRIVATE, out=target)
+    build_bundle(
+        "1.0.0",
+        changelog="base",
+        policy=policy,
+        signing_key=PRIVATE,
+        out=target,
+        effective_date=date.fromisoformat("2026-01-01"),
+    )
     return target
 
 
@@ -155,13 +167,17 @@ def test_rule_change_and_a_change_that_cannot_stand_alone(old_bundle: Path, tmp_
     root = new / "stakegate"
     _edit(
         root / "jurisdiction" / "jurisdiction.rego",
-        '_reason("unknown", facts, _) := unknown_jurisdiction(facts)\n',
+        '_reason("unknown_jurisdiction", facts, policy) := unknown_jurisdiction(\n'
+        '\tfacts, "jurisdiction",\n\tpolicy.user_assigned_codes,\n)\n',
         "",
     )
-    with (root / "params" / "params.rego").open("a") as handle:
-        handle.write(
-            '\nproblems contains "review_note" if not is_string(_setting("review_note"))\n'
-        )
+    _edit(
+        root / "params" / "problems.rego",
+        '"exceptions": "is not a list of exceptions",\n',
+        '"exceptions": "is not a list of exceptions",\n\t"review_note": "is not a string",\n',
+    )
+    with (root / "params" / "problems.rego").open("a") as handle:
+        handle.write('\n_is_valid("review_note", value) if is_string(value)\n')
     doc = json.loads(diff(old_bundle, new, "json", tmp_path / "r.json"))
     found = {
         e["entity"]: (e["before"], e["after"], e["causes"], e["combined"]) for e in doc["entities"]
@@ -173,11 +189,12 @@ def test_rule_change_and_a_change_that_cannot_stand_alone(old_bundle: Path, tmp_
         "quill-xx": ("review", "allow", everything, True),
     }
     assert doc["causes"]["changes"] == everything
-    assert list(doc["causes"]["not_applicable_alone"]) == ["rego"]
+    # Under OLD rules review_note is not a parameter; NEW rules without it lack one.
+    assert list(doc["causes"]["not_applicable_alone"]) == ["review_note", "rego"]
     assert doc["causes"]["screenings"] == 3
     assert [c["file"] for c in doc["rego"]] == [
         "stakegate/jurisdiction/jurisdiction.rego",
-        "stakegate/params/params.rego",
+        "stakegate/params/problems.rego",
     ]
 
 
@@ -272,6 +289,15 @@ def test_a_new_that_is_not_a_policy_is_exit_2(case: str, old_bundle: Path, tmp_p
     else:
         new = policy_with_config(tmp_path, {})
         (new / "stakegate" / "config" / "data.yaml").write_text("ownership_threshold: 90\n")
-    result = run("bundle", "diff", str(old_bundle), str(new), "--registry", str(REGISTRY))
+    result = run(
+        "bundle",
+        "diff",
+        str(old_bundle),
+        str(new),
+        "--key",
+        str(PUBLIC),
+        "--registry",
+        str(REGISTRY),
+    )
     assert result.exit_code == 2, result.output
     assert str(new) in result.stderr and "Traceback" not in result.output

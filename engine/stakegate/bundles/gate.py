@@ -9,7 +9,7 @@ writes nothing, when any step fails) and ``make lint-rego`` (``scripts/check_reg
 3. ``opa check --strict --schema schemas/``: type-checks input and data against the contract;
 4. ``opa test``: every test passes (and at least one runs; ``todo_`` tests are not counted);
 5. ``opa test --coverage``: coverage at or above ``REGO_MIN_COVERAGE``;
-6. parameters: ``data.stakegate.params.problems`` is empty (every parameter is valid).
+6. parameters: the policy view (``data.stakegate.view.policy``) finds every parameter valid.
 
 The report (test count, coverage) goes into the signed manifest. Results are memoized per
 process by the content of everything the gate reads, so tests that build one policy several
@@ -129,23 +129,25 @@ def _coverage(policy: Path, minimum: float) -> float:
 
 
 def _parameters(policy: Path) -> None:
-    step = "parameters (data.stakegate.params.problems)"
-    query = "problems := data.stakegate.params.problems; config := data.stakegate.config"
+    step = "parameters (data.stakegate.view.policy)"
+    query = "view := data.stakegate.view.policy"
     done = _opa(step, "eval", "--format", "json", "--data", str(policy), query)
     _require(step, done)
     try:
-        bindings = json.loads(done.stdout)["result"][0]["bindings"]
-        problems, config = sorted(bindings["problems"]), bindings["config"]
+        view = json.loads(done.stdout)["result"][0]["bindings"]["view"]
+        valid, problems = view["valid"], view["problems"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise PolicyGateError(
-            step, "undefined: the policy has no data.stakegate.params.problems or config"
+            step, "undefined: the policy has no data.stakegate.view.policy"
         ) from None
-    if problems:
-        values = config if isinstance(config, dict) else {}
+    if valid is not True or problems:
+        messages = [
+            str(p.get("message")) if isinstance(p, dict) else str(p) for p in problems or []
+        ]
         raise PolicyGateError(
             step,
             "invalid: "
-            + "; ".join(f"{name} = {json.dumps(values.get(name))}" for name in problems)
+            + "; ".join(messages or ["the policy says its parameters are invalid"])
             + " (see policies/stakegate/config/README.md)",
         )
 
@@ -182,7 +184,7 @@ def run_gate(policy: Path, echo: Echo | None = None) -> GateReport:
     say(f"== opa test --coverage (minimum {minimum:g}%)")
     coverage = _coverage(policy, minimum)
     say(f"   coverage {coverage:.2f}%")
-    say("== parameters: data.stakegate.params.problems")
+    say("== parameters: data.stakegate.view.policy")
     _parameters(policy)
     say("   none")
     report = GateReport(tests=tests, coverage=round(coverage, 2))

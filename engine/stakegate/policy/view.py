@@ -159,14 +159,8 @@ def _problems_message(problems: object) -> str:
     if isinstance(problems, list):
         for item in problems:
             if isinstance(item, dict):
-                name, message = item.get("parameter", "?"), item.get("message", "invalid")
-                lines.append(f"{name}: {message} (value: {_show(item.get('value'))})")
+                lines.append(str(item.get("message") or f"{item.get('parameter')}: invalid"))
             else:
                 lines.append(str(item))
     listed = "".join(f"\n  - {line}" for line in lines) or " (the policy names no parameter)"
     return f"the policy's parameters are invalid (config/data.json):{listed}"
-
-
-def _show(value: object) -> str:
-    text = repr(value) if not isinstance(value, list | dict) else str(value)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -205,7 +205,9 @@ def _policy_tail_md(doc: dict[str, Any]) -> Iterator[str]:
         yield "- none"
     yield ""
     for rule in doc["documentation"]["rules"]:
-        yield f"- `{rule['path']}` ({rule['scope']}): **{rule['title']}** {rule['description']}"
+        # One line per entry: a description's own line breaks would end the list item.
+        description = " ".join(str(rule["description"]).split())
+        yield f"- `{rule['path']}` ({rule['scope']}): **{rule['title']}** {description}"
 
 
 def _markdown(report: Report) -> Iterator[str]:
