@@ -202,7 +202,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
         if snapshot is not None:
             reason = await snapshot.opa.healthy()
         if reason is None and engine.audit is not None and engine.audit.failed:
-            reason = "the audit log is not writable"
+            reason = f"the audit log is not writable: {engine.audit.failure}"
         if reason is not None or snapshot is None:
             return _json({"status": "unavailable", "reason": reason}, 503)
         return _json(

@@ -17,7 +17,10 @@ from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
+import orjson
+
 from stakegate.errors import (
+    AuditError,
     FieldError,
     NotReadyError,
     PolicyChangedError,
@@ -30,6 +33,7 @@ from stakegate.policy.facts import compute_facts, registry_codes
 from stakegate.policy.pipeline import today
 from stakegate.registry.load import parse_registry
 from stakegate.service.audit import AuditLog, canonical, utc_now
+from stakegate.service.audit.writer import open_audit_log
 from stakegate.service.config import ServiceConfig
 from stakegate.service.metrics import Metrics
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
@@ -42,6 +46,22 @@ _DECISIONS = "stakegate.main.decisions"
 _CLASSIFY = "stakegate.regions.classification"
 # OPA queries one batch request may have in flight at once (OPA evaluates them in parallel).
 _BATCH_PARALLEL = 2
+
+
+# Decisions of one OPA query, and OPA's decision_id for it when OPA logs decisions.
+_Answer = tuple[list[Decision], str | None]
+
+
+def _facts_record(
+    facts: EntityFacts, registry_sha256: str, opa_id: str | None, full: bool
+) -> dict[str, Any]:
+    """What a registry decision's audit line says about its input (``--audit-input``)."""
+    record: dict[str, Any] = {"facts_sha256": facts.sha256, "registry_sha256": registry_sha256}
+    if full:
+        record["facts"] = orjson.Fragment(facts.body)  # canonical JSON, serialized once
+    if opa_id is not None:
+        record["opa_decision_id"] = opa_id
+    return record
 
 
 def decision_ids(count: int) -> list[str]:
@@ -98,7 +118,8 @@ class DecisionService:
         """Build the first snapshot and open the audit log; raises if either fails."""
         self._reload_lock = asyncio.Lock()
         if self.config.audit_log is not None:
-            self.audit = await asyncio.to_thread(AuditLog, self.config.audit_log)
+            # Verifies the whole log first: a cut or edited log is refused (AuditError, exit 1).
+            self.audit = await asyncio.to_thread(open_audit_log, self.config)
         self._generation = 1
         snapshot = await asyncio.to_thread(build_snapshot, self.config, 1)
         self.snapshot = snapshot
@@ -129,7 +150,10 @@ class DecisionService:
     async def stop(self) -> None:
         snapshot, self.snapshot = self.snapshot, None
         if snapshot is not None:
-            await self._audit_event("close", snapshot)
+            try:
+                await self._audit_event("close", snapshot)
+            except AuditError as err:  # a failed log must not keep OPA running
+                log.error("Audit close record not written", error=str(err))
             await snapshot.close()
         if self.audit is not None:
             await asyncio.to_thread(self.audit.close)
@@ -189,7 +213,7 @@ class DecisionService:
             ]
             gate = asyncio.Semaphore(_BATCH_PARALLEL)
 
-            async def run(ids: list[str], chunk: list[EntityFacts]) -> list[Decision]:
+            async def run(ids: list[str], chunk: list[EntityFacts]) -> _Answer:
                 async with gate:
                     body = b"".join(
                         (
@@ -203,7 +227,7 @@ class DecisionService:
                     return await self._query(snap, body, ids)
 
             if len(chunks) == 1:
-                decided = await run(*chunks[0])
+                answers = [await run(*chunks[0])]
             else:
                 # A TaskGroup, not gather: when one query fails (OPA slow past the deadline),
                 # the others are cancelled rather than left querying a struggling OPA, and none
@@ -213,9 +237,12 @@ class DecisionService:
                         tasks = [group.create_task(run(ids, chunk)) for ids, chunk in chunks]
                 except BaseExceptionGroup as failed:
                     raise failed.exceptions[0] from None
-                decided = [d for task in tasks for d in task.result()]
+                answers = [task.result() for task in tasks]
+            decided = [d for ds, _ in answers for d in ds]
+            full = self.config.audit_input == "full"
             records = [
-                {"facts_sha256": f.sha256, "registry_sha256": snap.registry_sha256} for f in facts
+                _facts_record(f, snap.registry_sha256, opa_id, full)
+                for f, opa_id in zip(facts, [i for ds, i in answers for _ in ds], strict=True)
             ]
             return await self._record(decided, records, as_of)
 
@@ -232,7 +259,7 @@ class DecisionService:
             raise FieldError(f"entity {subject!r} is not in 'facts.entities'", field="entity")
         async with self.acquire() as snap:
             codes = canonical({"codes": sorted(registry_codes(registry))})
-            raw, reported = await self._timed(snap, _CLASSIFY, f'{{"input":{codes}}}'.encode())
+            raw, reported, _ = await self._timed(snap, _CLASSIFY, f'{{"input":{codes}}}'.encode())
             self._check_revision(snap, reported)
             if not isinstance(raw, dict):
                 raise PolicyEvaluationError(f"region classification is not an object: {raw!r}")
@@ -241,27 +268,34 @@ class DecisionService:
             as_of = self.as_of().isoformat()
             doc = facts.input_document([subject], date.fromisoformat(as_of))
             entity_doc = doc["entities"][0]
-            decided = await self._query(snap, f'{{"input":{canonical(doc)}}}'.encode(), [subject])
+            decided, opa_id = await self._query(
+                snap, f'{{"input":{canonical(doc)}}}'.encode(), [subject]
+            )
             body = canonical(entity_doc).encode()
             record = {
                 "facts_sha256": hashlib.sha256(body).hexdigest(),
                 "facts": entity_doc,  # caller-supplied: kept whole, nothing else can prove them
             }
+            if opa_id is not None:
+                record["opa_decision_id"] = opa_id
             return (await self._record(decided, [record], as_of))[0]
 
-    async def _timed(self, snap: Snapshot, path: str, body: bytes) -> tuple[Any, str | None]:
+    async def _timed(
+        self, snap: Snapshot, path: str, body: bytes
+    ) -> tuple[Any, str | None, str | None]:
         started = time.perf_counter()
         try:
             return await snap.opa.query(path, body)
         finally:
             self.metrics.opa_latency.observe(time.perf_counter() - started)
 
-    async def _query(self, snap: Snapshot, body: bytes, ids: list[str]) -> list[Decision]:
-        raw, reported = await self._timed(snap, _DECISIONS, body)
+    async def _query(self, snap: Snapshot, body: bytes, ids: list[str]) -> _Answer:
+        """Verified decisions, and OPA's ``decision_id`` for the query (decision logging on)."""
+        raw, reported, opa_id = await self._timed(snap, _DECISIONS, body)
         revision = self._check_revision(snap, reported)
         if not isinstance(raw, list):
             raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
-        return verify_decisions(raw, ids, revision)
+        return verify_decisions(raw, ids, revision), opa_id
 
     def _check_revision(self, snap: Snapshot, reported: str | None) -> str:
         """Facts depend on policy parameters: a new bundle revision means recompute first."""
@@ -300,6 +334,8 @@ class DecisionService:
                     "as_of": as_of,
                     "decision": decision["decision"],
                     "reasons": decision["reasons"],
+                    "ownership": decision["ownership"],
+                    "policy": decision["policy"],
                     "policy_revision": decision["policy"]["revision"],
                     **extra,
                 }

@@ -117,8 +117,9 @@ class AsyncOpa:
             return status, data
         raise AssertionError("unreachable")
 
-    async def query(self, path: str, body: bytes) -> tuple[Any, str | None]:
-        """POST ``{"input": ...}`` (``body``) to ``/v1/data/<path>``: result and revision."""
+    async def query(self, path: str, body: bytes) -> tuple[Any, str | None, str | None]:
+        """POST ``{"input": ...}`` (``body``) to ``/v1/data/<path>``: result, revision, and
+        OPA's ``decision_id`` (present when OPA's decision logging is on)."""
         target = f"/v1/data/{path.replace('.', '/')}?provenance=true"
         try:
             async with asyncio.timeout(self.deadline):
@@ -144,7 +145,12 @@ class AsyncOpa:
                 f"policy query data.{path} is undefined at {self.url}; is the stakegate policy "
                 "loaded? (a policy that returns undefined is an error, never an allow)"
             )
-        return doc["result"], _revision_from_provenance(doc.get("provenance"))
+        decision_id = doc.get("decision_id")
+        return (
+            doc["result"],
+            _revision_from_provenance(doc.get("provenance")),
+            decision_id if isinstance(decision_id, str) and decision_id else None,
+        )
 
     async def healthy(self, timeout: float = 1.0) -> str | None:
         """None when OPA reports its bundles activated, else why not."""
