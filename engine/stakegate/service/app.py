@@ -22,7 +22,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from stakegate.errors import EngineError, OpaUnavailableError, RegistryError, TooLargeError
+from stakegate.errors import (
+    AuditError,
+    EngineError,
+    OpaUnavailableError,
+    RegistryError,
+    TooLargeError,
+)
 from stakegate.logs import get_logger
 from stakegate.service.config import ServiceConfig
 from stakegate.service.core import DecisionService
@@ -71,7 +77,7 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
             error=type(exc).__name__,
             message=str(exc),
             traceback=traceback.format_exception(exc)
-            if not isinstance(exc, OpaUnavailableError)
+            if not isinstance(exc, OpaUnavailableError | AuditError)  # expected states
             else None,
         )
     return error_response(status, type(exc).__name__, str(exc), field)
