@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from stakegate.service.audit import AuditLog, load_signer, load_verifiers
-from stakegate.service.audit.checkpoints import Checkpoint, latest, read_checkpoints
+from stakegate.service.audit import AuditLog
 
 KEYS = Path(__file__).resolve().parent / "keys"
 PRIVATE = KEYS / "audit-ed25519.key.pem"
@@ -19,10 +18,14 @@ RSA_PUBLIC = KEYS / "audit-rsa.pub.pem"
 
 
 def signer():  # type: ignore[no-untyped-def]
+    from stakegate.service.audit import load_signer
+
     return load_signer(str(PRIVATE))
 
 
 def verifiers(path: Path = PUBLIC):  # type: ignore[no-untyped-def]
+    from stakegate.service.audit import load_verifiers
+
     return load_verifiers([path])
 
 
@@ -49,7 +52,9 @@ def records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines(path)]
 
 
-def checkpoint(log: Path) -> Checkpoint:
+def checkpoint(log: Path):  # type: ignore[no-untyped-def]
+    from stakegate.service.audit.checkpoints import latest, read_checkpoints
+
     found = latest(read_checkpoints(log.with_name(log.name + ".checkpoint").read_bytes())[0])
     assert found is not None
     return found

@@ -12,7 +12,17 @@ from click.testing import CliRunner
 from stakegate.cli.main import cli
 from stakegate.service.audit import GENESIS, AuditLog, verify_log
 
-from .audit_support import PUBLIC, checkpoint, decisions, lines, records, signer, verifiers, write
+from .audit_support import (
+    PRIVATE,
+    PUBLIC,
+    checkpoint,
+    decisions,
+    lines,
+    records,
+    signer,
+    verifiers,
+    write,
+)
 
 
 def test_fresh_log_starts_with_a_header_and_is_chained_from_genesis(tmp_path: Path):
@@ -183,3 +193,29 @@ def test_cli_verify_exit_codes_and_report(tmp_path: Path):
     missing = CliRunner().invoke(cli, ["audit", "verify", str(tmp_path / "nope.log")])
     assert missing.exit_code == 2
     assert "no such audit log file" in missing.stderr
+
+
+def test_serve_refuses_an_unusable_audit_key(tmp_path: Path):
+    registry = Path(__file__).resolve().parents[1] / "examples" / "registry.yaml"
+    base = ["serve", "--registry", str(registry)]
+    not_a_key = tmp_path / "k.pem"
+    not_a_key.write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    for extra, message in (
+        (
+            ["--audit-log", str(tmp_path / "a.log"), "--audit-key", str(not_a_key)],
+            "not an unencrypted PEM private key",
+        ),
+        (
+            ["--audit-log", str(tmp_path / "a.log"), "--audit-key", str(PUBLIC)],
+            "not an unencrypted PEM private key",
+        ),
+        (["--audit-key", str(PRIVATE)], "--audit-key needs --audit-log"),
+        (
+            ["--audit-log", str(tmp_path / "a.log"), "--audit-key", str(tmp_path / "none.pem")],
+            "cannot read",
+        ),
+    ):
+        result = CliRunner().invoke(cli, [*base, *extra])
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr
+    assert not (tmp_path / "a.log").exists()

@@ -282,3 +282,28 @@ def test_any_change_to_acknowledged_lines_is_detected(signed_log, data):
         (Path(tmp) / "audit.log.checkpoint").write_bytes(ck)
         report = verify_log(log_path, verifiers())
     assert report.status in ("truncated", "tampered"), (kind, report.problems)
+
+
+# --- hostile files -------------------------------------------------------------------------
+
+
+def test_an_overlong_line_is_not_buffered_whole(tmp_path: Path, monkeypatch):
+    from stakegate.service.audit import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "MAX_LINE", 4096)
+    log_path = tmp_path / "audit.log"
+    write(log_path, 2)
+    with log_path.open("ab") as handle:
+        handle.write(b"{" + b" " * 100_000 + b"}\n")
+    report = verify_log(log_path, verifiers())
+    assert report.status == "tampered"
+    assert report.problems[0] == "audit.log line 4: over 4096 bytes: not a record"
+
+
+def test_an_oversized_checkpoint_file_is_not_read_whole(tmp_path: Path):
+    log_path = tmp_path / "audit.log"
+    write(log_path, 1)
+    (tmp_path / "audit.log.checkpoint").write_bytes(b" " * (2 << 20))
+    report = verify_log(log_path, verifiers())
+    assert report.status == "unverified"
+    assert report.problems == ["audit.log.checkpoint: larger than 1 MiB, not a checkpoint file"]

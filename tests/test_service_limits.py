@@ -94,6 +94,8 @@ def test_a_kept_alive_connection_that_stalls_mid_request_is_closed(short_deadlin
     sock.sendall(HALF_REQUEST)  # the next request on the same connection never completes
     rest = _read_until_closed(sock)
     assert b"HTTP/1.1 408 Request Timeout" in rest
+    # (Started without --audit-key: it said so.)
+    assert "tamper-evident only against accidents" in short_deadlines.log_path.read_text()
 
 
 def _low_descriptor_limit() -> None:

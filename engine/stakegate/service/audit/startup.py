@@ -25,7 +25,7 @@ from stakegate.service.audit.chain import GENESIS, parse_line
 from stakegate.service.audit.checkpoints import CheckpointFile
 from stakegate.service.audit.keys import Signer
 from stakegate.service.audit.segments import Series, checkpoint_path, list_segments
-from stakegate.service.audit.verify import verify_series
+from stakegate.service.audit.verify import MAX_LINE, verify_series
 
 __all__ = ["StartState", "prepare"]
 
@@ -139,7 +139,7 @@ def _cut_tail(path: Path, keep: int) -> dict[str, Any]:
 def _segment_day(path: Path) -> date | None:
     """The UTC day a segment was started (its header's time), for daily rotation."""
     with path.open("rb") as handle:
-        first = handle.readline()
+        first = handle.readline(MAX_LINE)
     record = parse_line(first.rstrip(b"\n")).record
     when = record.get("time") if record else None
     try:

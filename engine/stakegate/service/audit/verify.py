@@ -26,7 +26,13 @@ from stakegate.service.audit.keys import Verifier
 from stakegate.service.audit.report import END, AuditReport
 from stakegate.service.audit.segments import Series, checkpoint_path, resolve, segment_path
 
-__all__ = ["file_digest", "verify_log", "verify_series"]
+__all__ = ["MAX_LINE", "file_digest", "verify_log", "verify_series"]
+
+# Longer lines are not audit records (the longest the service writes holds one entity's
+# facts, bounded by the request size): reading stops there instead of buffering the file.
+MAX_LINE = 16 << 20
+# A checkpoint file holds two 4 KiB slots; a shipped copy may hold many JSON lines.
+_MAX_CHECKPOINT_FILE = 1 << 20
 
 
 def verify_log(
@@ -70,7 +76,12 @@ def _targets(
     for path, local in sources:
         if not path.exists() or (local and path.stat().st_size == 0):
             continue  # a missing local checkpoint is judged once the records are counted
-        found = latest(read_checkpoints(path.read_bytes())[0])
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_CHECKPOINT_FILE + 1)
+        if len(data) > _MAX_CHECKPOINT_FILE:
+            report.flag(END, "unverified", f"{path.name}: larger than 1 MiB, not a checkpoint file")
+            continue
+        found = latest(read_checkpoints(data)[0])
         if found is None:
             report.flag(END, "unverified", f"{path.name}: no readable checkpoint in it")
             continue
@@ -116,7 +127,12 @@ class _Scan:
         self.number = number
         offset = 0
         with path.open("rb") as handle:
-            for lineno, raw in enumerate(handle, start=1):
+            for lineno, raw in enumerate(iter(lambda: handle.readline(MAX_LINE + 1), b""), 1):
+                if len(raw) > MAX_LINE:
+                    where = f"{path.name} line {lineno}"
+                    report.flag(number, "tampered", f"{where}: over {MAX_LINE} bytes: not a record")
+                    self.prev = self.seq = None
+                    break
                 if not raw.endswith(b"\n"):
                     self.torn = (number, offset, len(raw))
                     break

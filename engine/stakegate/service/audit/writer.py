@@ -32,6 +32,7 @@ from stakegate.service.audit.checkpoints import Checkpoint, make_checkpoint
 from stakegate.service.audit.keys import Signer
 from stakegate.service.audit.segments import fsync_dir, segment_path, write_all
 from stakegate.service.audit.startup import prepare
+from stakegate.service.audit.verify import MAX_LINE
 
 __all__ = ["AuditLog", "open_audit_log"]
 
@@ -279,7 +280,7 @@ class AuditLog:
             return
         path = segment_path(self.path, self.number)
         with path.open("rb") as handle:
-            handle.seek(max(0, self.size - (1 << 20)))
+            handle.seek(max(0, self.size - MAX_LINE - 1))
             tail = handle.read()
         if not tail.endswith(b"\n"):
             raise AuditError(f"{path} does not end with a complete line")
