@@ -15,6 +15,8 @@ from stakegate.service.audit import AuditLog, verify_log
 from stakegate.service.audit.chain import GENESIS, encode_line
 
 from .audit_support import (
+    OTHER_PRIVATE,
+    OTHER_PUBLIC,
     PRIVATE,
     PUBLIC,
     checkpoint,
@@ -212,3 +214,22 @@ def test_an_older_format_log_is_refused_and_can_be_sealed(tmp_path: Path):
     write(log_path, 1)
     report = verify_log(log_path, verifiers())
     assert (report.status, report.decisions, report.last_seq) == ("sealed", 3, 6)
+
+
+def test_a_seal_moves_the_log_to_a_new_key(tmp_path: Path):
+    from stakegate.service.audit import load_signer, load_verifiers
+
+    log_path = tmp_path / "audit.log"
+    write(log_path, 2)
+    moved = CliRunner().invoke(
+        cli,
+        ["audit", "seal", str(log_path), "--audit-key", str(OTHER_PRIVATE), "--key", str(PUBLIC)],
+    )
+    assert moved.exit_code == 0, moved.output
+    assert json.loads(moved.stdout)["found"]["status"] == "intact"
+    audit = AuditLog(log_path, signer=load_signer(str(OTHER_PRIVATE)))
+    audit.append_sync(decisions(1, 2))
+    audit.close()
+    report = verify_log(log_path, load_verifiers([PUBLIC, OTHER_PUBLIC]))
+    assert (report.status, report.decisions) == ("intact", 3)
+    assert verify_log(log_path, verifiers()).status == "unverified"  # the old key alone
