@@ -219,3 +219,20 @@ def test_serve_refuses_an_unusable_audit_key(tmp_path: Path):
         assert result.exit_code == 2, result.output
         assert message in result.stderr
     assert not (tmp_path / "a.log").exists()
+
+
+def test_an_audit_log_that_cannot_be_opened_is_an_error_not_a_traceback(tmp_path: Path):
+    import pytest
+
+    from stakegate.errors import AuditError
+
+    (tmp_path / "dir.log").mkdir()
+    with pytest.raises(AuditError, match="Is a directory"):
+        AuditLog(tmp_path / "dir.log")
+    assert not (tmp_path / "dir.log.checkpoint").exists()
+    as_segment = tmp_path / "x.log"
+    write(as_segment, 1)
+    (tmp_path / "x.log.000002").mkdir()  # not a file: not a segment, and no crash
+    assert verify_log(as_segment, verifiers()).status == "intact"
+    unreadable = CliRunner().invoke(cli, ["audit", "verify", str(tmp_path / "dir.log")])
+    assert unreadable.exit_code == 2 and "found logs: none" in unreadable.stderr

@@ -15,10 +15,18 @@ import click
 from stakegate import settings
 from stakegate.cli.common import fail_at_edge
 from stakegate.cli.output import atomic_output
+from stakegate.errors import AuditError
 
 __all__ = ["audit"]
 
 _FILE = click.Path(path_type=Path, exists=True, dir_okay=False)
+
+
+def _file_error(err: OSError) -> AuditError:
+    """A file that cannot be read or written, as one message (exit 1), not a traceback."""
+    return AuditError(f"{err.filename or 'audit log'}: {err.strerror or err}")
+
+
 _KEY_HELP = (
     "Public key (PEM, Ed25519 or RSA) that must have signed the checkpoints; repeat for a log "
     "signed by several keys over time. Without it, the chain is checked but not who wrote it."
@@ -58,7 +66,10 @@ def verify(
 ) -> None:
     from stakegate.service.audit import load_verifiers, verify_log
 
-    report = verify_log(list(logs), load_verifiers(keys), list(checkpoints))
+    try:
+        report = verify_log(list(logs), load_verifiers(keys), list(checkpoints))
+    except OSError as err:
+        raise _file_error(err) from err
     click.echo(json.dumps(report.to_json(), indent=2))
     for note in report.notes:
         click.echo(f"stakegate: note: {note}", err=True)
@@ -94,7 +105,10 @@ def seal(log_file: Path, audit_key: str | None, keys: tuple[Path, ...], reason: 
     from stakegate.service.audit import load_signer, load_verifiers, seal_log
 
     signer = load_signer(audit_key) if audit_key else None
-    record = seal_log(log_file, signer, reason, load_verifiers(keys))
+    try:
+        record = seal_log(log_file, signer, reason, load_verifiers(keys))
+    except OSError as err:
+        raise _file_error(err) from err
     click.echo(json.dumps(record, indent=2))
     found = record["found"]
     click.echo(
@@ -125,7 +139,10 @@ def export(logs: tuple[Path, ...], fmt: str, out: str, keys: tuple[Path, ...]) -
 
     series = resolve(list(logs))
     verifiers = load_verifiers(keys)
-    with atomic_output(out) as handle:
-        count = export_opa(series, handle, verifiers)
+    try:
+        with atomic_output(out) as handle:
+            count = export_opa(series, handle, verifiers)
+    except OSError as err:
+        raise _file_error(err) from err
     if out != "-":
         click.echo(f"stakegate: exported {count} decisions ({fmt}) to {out}", err=True)

@@ -24,7 +24,13 @@ from stakegate.service.audit.checkpoints import (
 )
 from stakegate.service.audit.keys import Verifier
 from stakegate.service.audit.report import END, AuditReport
-from stakegate.service.audit.segments import Series, checkpoint_path, resolve, segment_path
+from stakegate.service.audit.segments import (
+    Series,
+    checkpoint_path,
+    list_segments,
+    resolve,
+    segment_path,
+)
 
 __all__ = ["MAX_LINE", "file_digest", "verify_log", "verify_series"]
 
@@ -49,8 +55,11 @@ def verify_series(
     series: Series, verifiers: list[Verifier], external: list[Path] | None = None
 ) -> AuditReport:
     report = AuditReport(str(series.base), authenticated=bool(verifiers))
+    targets = _targets(series, verifiers, external or [], report)
+    if series.whole:  # listed after the checkpoint was read: a live rotation is not a gap
+        series = Series(series.base, list_segments(series.base), whole=True)
     report.segments = [number for number, _ in series.segments]
-    scan = _Scan(report, verifiers, _targets(series, verifiers, external or [], report))
+    scan = _Scan(report, verifiers, targets)
     for number, path in series.segments:
         scan.segment(number, path)
     scan.finish(series)

@@ -66,7 +66,10 @@ class AuditLog:
         self.rotate_bytes = rotate_bytes
         self.rotate_daily = rotate_daily
         self.today = today  # the UTC day, for daily rotation (tests move it)
-        state = prepare(path, signer)
+        try:
+            state = prepare(path, signer)
+        except OSError as err:
+            raise AuditError(f"audit log {path}: {err.strerror or err}") from err
         self._checkpoints = state.checkpoints
         self.log_id = state.log_id
         self.number, self.seq, self.prev = state.number, state.seq, state.prev
@@ -74,9 +77,15 @@ class AuditLog:
         self._day = state.day or self.today()
         self._recovered = state.recovered
         self._previous: Checkpoint | None = None  # the end of the segment before this one
-        self._fd = os.open(
-            segment_path(path, self.number), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640
-        )
+        try:
+            self._fd = os.open(
+                segment_path(path, self.number), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640
+            )
+        except OSError as err:
+            state.checkpoints.close()
+            if state.checkpoints.path.stat().st_size == 0:  # never written: leave nothing
+                state.checkpoints.path.unlink()
+            raise AuditError(f"audit log {path}: {err.strerror or err}") from err
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: list[dict[str, Any]] = []
