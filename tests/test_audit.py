@@ -236,3 +236,24 @@ def test_an_audit_log_that_cannot_be_opened_is_an_error_not_a_traceback(tmp_path
     assert verify_log(as_segment, verifiers()).status == "intact"
     unreadable = CliRunner().invoke(cli, ["audit", "verify", str(tmp_path / "dir.log")])
     assert unreadable.exit_code == 2 and "found logs: none" in unreadable.stderr
+
+
+def test_lines_after_the_checkpoint_are_kept_and_named_at_restart(tmp_path: Path):
+    # A crash between a commit's fsync and its checkpoint: the lines are on disk, unanswered.
+    from stakegate.service.audit.chain import encode_line
+
+    log_path = tmp_path / "audit.log"
+    write(log_path, 2)
+    last = records(log_path)[-1]
+    line, _ = encode_line(decisions(1, 9)[0], last["seq"] + 1, last["hash"])
+    with log_path.open("ab") as handle:
+        handle.write(line)
+    report = verify_log(log_path, verifiers())
+    assert (report.status, report.uncovered) == ("intact", 1)
+    assert "1 line(s) after the latest checkpoint" in report.notes[0]
+    audit = AuditLog(log_path, signer=signer())
+    assert audit.recovered == {"uncovered": {"from_seq": 4, "to_seq": 4}}
+    audit.append_sync([{"type": "open", "recovered": audit.recovered}])
+    audit.close()
+    report = verify_log(log_path, verifiers())
+    assert (report.status, report.uncovered, report.decisions) == ("intact", 0, 3)
