@@ -141,8 +141,10 @@ def test_too_many_connections_for_the_descriptor_limit_is_refused_at_start(tmp_p
         env=env,
         preexec_fn=_low_descriptor_limit,
     )
-    assert server.proc.wait(timeout=60) == 2
-    server.stop()
+    try:
+        assert server.proc.wait(timeout=60) == 2
+    finally:
+        server.stop()  # never left running, even when the assertion fails
     assert (
         "1000 connections (STAKEGATE_SERVICE_MAX_CONNECTIONS) need 2256 file descriptors"
         in (tmp_path / "serve.log").read_text()

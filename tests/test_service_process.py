@@ -147,8 +147,10 @@ def test_sigkill_under_load_loses_and_uncovers_no_acknowledged_decision(
     # A restart on the cut log is refused, naming the problem, and writes nothing.
     audit.write_bytes(original[: lines[last][0]])
     refused = ServiceProcess(args, tmp_path / "refused.log")
-    assert refused.proc.wait(timeout=60) == 1
-    refused.stop()
+    try:
+        assert refused.proc.wait(timeout=60) == 1
+    finally:
+        refused.stop()  # never left running, even when the assertion fails
     message = (tmp_path / "refused.log").read_text()
     assert "is truncated" in message and "acknowledged lines were cut off the end" in message
     assert audit.read_bytes() == original[: lines[last][0]]
