@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/bench_service.py [--entities 20000] [--rate 200] [--seconds 60]
 
-Starts one OPA on the shipped policy and one ``stakegate serve --opa-url`` (audit log on, so
-every answer waits for its fsync) on loopback, then:
+Starts one OPA on the shipped policy and one ``stakegate serve --opa-url`` on loopback, with
+the audit log on and a signed checkpoint per group commit (``--audit-key``, a throwaway key made
+for the run: ``--key-type ed25519`` by default, ``rsa`` for RSA-2048, ``none`` for unsigned
+checkpoints), so every answer waits for its line's fsync and its checkpoint's fdatasync; then:
 
 1. single-entity decisions, open loop at ``--rate`` requests/s for ``--seconds``: p50, p99, max
    and errors, for stakegate and for the same policy queried on OPA's REST API directly (the
@@ -157,6 +159,26 @@ def write_registry(n: int, path: Path) -> None:
     )
 
 
+def write_key(kind: str, path: Path) -> str:
+    """A throwaway checkpoint-signing key for this run (never a real one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key = (
+        ed25519.Ed25519PrivateKey.generate()
+        if kind == "ed25519"
+        else rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    )
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entities", type=int, default=20000)
@@ -166,12 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--batch-seconds", type=float, default=20.0)
     parser.add_argument("--no-audit", action="store_true", help="serve without an audit log")
+    parser.add_argument("--key-type", choices=["ed25519", "rsa", "none"], default="ed25519")
     args = parser.parse_args(argv)
     print(f"cpus={os.cpu_count()} loadavg_before={os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="stakegate-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
         registry = tmp / "registry.json"
         write_registry(args.entities, registry)
+        audit_args = [] if args.no_audit else ["--audit-log", str(tmp / "audit.log")]
+        if audit_args and args.key_type != "none":
+            audit_args += ["--audit-key", write_key(args.key_type, tmp / "audit-key.pem")]
+        print(f"audit: {'off' if args.no_audit else 'on'}, checkpoint key: {args.key_type}")
         with LocalOpa(REPO / "policies") as opa:
             snapshot = build_snapshot(ServiceConfig(registry=registry, opa_url=opa.url), 0)
             ids = list(snapshot.facts)
@@ -186,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     opa.url,
                     "--addr",
                     f"127.0.0.1:{port}",
-                    *([] if args.no_audit else ["--audit-log", str(tmp / "audit.log")]),
+                    *audit_args,
                 ],  # fmt: skip
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -255,7 +282,20 @@ async def _measure(
     )
     print(f"bare OPA batches of {chunk}, {args.clients} clients: {opa_rate:,.0f} decisions/s "
           f"errors={opa_errors}", flush=True)  # fmt: skip
+    metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    commits = _metric(metrics, "stakegate_audit_fsyncs_total")
+    if commits:
+        seconds = _metric(metrics, "stakegate_audit_fsync_seconds_total")
+        print(f"audit group commits: {commits:,.0f}, mean write+fsync+checkpoint "
+              f"{seconds / commits * 1e3:.2f} ms", flush=True)  # fmt: skip
     return 0
+
+
+def _metric(text: str, name: str) -> float:
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,7 +28,14 @@ STAKEGATE = [str(Path(sys.executable).parent / "stakegate")]
 class ServiceProcess:
     """A running ``stakegate serve``; ``url`` is its base URL."""
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        *,
+        env: dict[str, str] | None = None,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -37,7 +45,8 @@ class ServiceProcess:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            preexec_fn=preexec_fn,  # e.g. resource limits of the service process only
         )
 
     def wait_ready(self, deadline_s: float = 60.0) -> None:
@@ -59,8 +68,8 @@ class ServiceProcess:
 
 
 @contextmanager
-def serving(args: list[str], log_path: Path) -> Iterator[ServiceProcess]:
-    server = ServiceProcess(args, log_path)
+def serving(args: list[str], log_path: Path, **options: Any) -> Iterator[ServiceProcess]:
+    server = ServiceProcess(args, log_path, **options)
     try:
         server.wait_ready()
         yield server

@@ -18,6 +18,7 @@ from stakegate.policy.runtime import LocalOpa
 from stakegate.registry.load import load_registry
 from stakegate.service.audit import verify_log
 
+from .audit_support import PRIVATE, verifiers
 from .conftest import REPO, policy_with_config
 from .service_process import ServiceProcess, serving
 
@@ -88,21 +89,26 @@ class Load:
             self.statuses[key] = self.statuses.get(key, 0) + 1
 
 
-def _logged_ids(path: Path) -> set[str]:
-    ids = set()
-    for line in path.read_bytes().splitlines():
+def _decision_lines(path: Path) -> dict[str, tuple[int, int]]:
+    """decision_id -> (byte offset, seq) of its line."""
+    found, offset = {}, 0
+    for line in path.read_bytes().splitlines(keepends=True):
         try:
             record = json.loads(line)
         except ValueError:
-            continue
+            break
         if record.get("type") == "decision":
-            ids.add(record["decision_id"])
-    return ids
+            found[record["decision_id"]] = (offset, record["seq"])
+        offset += len(line)
+    return found
 
 
-def test_sigkill_under_load_loses_no_acknowledged_decision(opa_server: LocalOpa, tmp_path):
+def test_sigkill_under_load_loses_and_uncovers_no_acknowledged_decision(
+    opa_server: LocalOpa, tmp_path
+):
     audit = tmp_path / "audit.log"
-    args = ["--registry", str(REGISTRY), "--opa-url", opa_server.url, "--audit-log", str(audit)]
+    args = ["--registry", str(REGISTRY), "--opa-url", opa_server.url, "--audit-log", str(audit),
+            "--audit-key", str(PRIVATE)]  # fmt: skip
     server = ServiceProcess(args, tmp_path / "serve.log")
     try:
         server.wait_ready()
@@ -114,21 +120,54 @@ def test_sigkill_under_load_loses_no_acknowledged_decision(opa_server: LocalOpa,
     finally:
         server.stop()
     assert server.proc.returncode == -signal.SIGKILL
-    missing = set(load.acked) - _logged_ids(audit)
+    lines = _decision_lines(audit)
+    missing = set(load.acked) - set(lines)
     assert not missing, f"{len(missing)} acknowledged decisions are not in the audit log"
-    report = verify_log(audit)
-    # A kill between two write() calls leaves whole lines; only a crash inside one could leave
-    # an unfinished last line, which verify reports as truncation, never as tampering.
-    assert report.status in ("intact", "truncated"), report.problems
-    assert all("unfinished final line" in p for p in report.problems)
+    report = verify_log(audit, verifiers())
+    # A kill inside a write() may leave an unfinished last line: reported, never tampering.
+    assert report.status == "intact", report.problems
     assert not report.clean_shutdown
+    # Issue 12, failure 2: the signed checkpoint covers every acknowledged decision.
+    covered = report.checkpoint["seq"]
+    assert max(lines[d][1] for d in load.acked) <= covered
 
-    # A restart repairs any unfinished tail, records it, and continues the same chain.
+    # Cutting any acknowledged line is detected: the last one (what the lagging head missed),
+    # or one in the middle.
+    original = audit.read_bytes()
+    last = max(load.acked, key=lambda d: lines[d][0])
+    middle = load.acked[len(load.acked) // 2]
+    cuts = [
+        (original[: lines[last][0]], "truncated"),
+        (_without_line(original, lines[middle][0]), "tampered"),
+    ]
+    for cut, status in cuts:
+        audit.write_bytes(cut)
+        assert verify_log(audit, verifiers()).status == status
+
+    # A restart on the cut log is refused, naming the problem, and writes nothing.
+    audit.write_bytes(original[: lines[last][0]])
+    refused = ServiceProcess(args, tmp_path / "refused.log")
+    try:
+        assert refused.proc.wait(timeout=60) == 1
+    finally:
+        refused.stop()  # never left running, even when the assertion fails
+    message = (tmp_path / "refused.log").read_text()
+    assert "is truncated" in message and "acknowledged lines were cut off the end" in message
+    assert audit.read_bytes() == original[: lines[last][0]]
+
+    # On the log as the kill left it, a restart repairs any unfinished tail, records it, and
+    # continues the same chain.
+    audit.write_bytes(original)
     with serving(args, tmp_path / "serve2.log") as again:
         assert httpx.post(f"{again.url}/v1/decisions", json={"entity": IDS[0]}).is_success
-    final = verify_log(audit)
-    assert (final.status, final.clean_shutdown) == ("intact", True)
+    final = verify_log(audit, verifiers())
+    assert (final.status, final.clean_shutdown, final.torn_tail) == ("intact", True, None)
     assert final.decisions >= len(load.acked) + 1
+
+
+def _without_line(data: bytes, offset: int) -> bytes:
+    end = data.index(b"\n", offset) + 1
+    return data[:offset] + data[end:]
 
 
 def test_sighup_reload_under_load_drops_nothing(tmp_path):

@@ -120,5 +120,16 @@ SERVICE_MAX_BATCH: int = int(_env("SERVICE_MAX_BATCH", "10000"))
 SERVICE_OPA_CHUNK: int = int(_env("SERVICE_OPA_CHUNK", "500"))
 # Comma-separated API keys (bearer tokens) the service accepts, besides --api-key-file.
 SERVICE_API_KEYS: str = _env("SERVICE_API_KEYS", "")
+# Seconds a client may take to send a request's headers: from connecting, or from the first byte
+# of the next request on a kept-alive connection. Later: 408 and the connection is closed.
+SERVICE_HEADER_TIMEOUT: float = float(_env("SERVICE_HEADER_TIMEOUT", "10"))
+# Seconds a client may take to send a request's body once its headers are in.
+SERVICE_BODY_TIMEOUT: float = float(_env("SERVICE_BODY_TIMEOUT", "30"))
+# Most client connections open at once; a new one beyond it closes the oldest connection that
+# is not being answered (idle, or still sending). Needs 2 file descriptors each, plus 256.
+SERVICE_MAX_CONNECTIONS: int = int(_env("SERVICE_MAX_CONNECTIONS", "1024"))
+# Private key (Ed25519 or RSA, unencrypted PEM: a file path, or the PEM text) that signs the
+# audit log's checkpoints (`serve --audit-key`). Empty: checkpoints are unsigned.
+AUDIT_KEY: str = _env("AUDIT_KEY", "")
 # Set by the test suite.
 TESTING: bool = False

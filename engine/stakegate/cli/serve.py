@@ -1,4 +1,4 @@
-"""``stakegate serve`` and ``stakegate audit verify``: the decision service and its audit trail.
+"""``stakegate serve``: the decision service (and registration of ``stakegate audit``).
 
 A thin click layer over ``stakegate.service``. Errors are caught only at the edge, by
 ``cli_common.fail_at_edge``.
@@ -7,9 +7,7 @@ A thin click layer over ``stakegate.service``. Errors are caught only at the edg
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +19,7 @@ import click
 
 from stakegate import settings
 from stakegate.bundles.trust import Trust
+from stakegate.cli.audit import audit
 from stakegate.cli.common import fail_at_edge, parse_date, trust_options
 from stakegate.errors import InputError
 
@@ -61,6 +60,27 @@ R = TypeVar("R")
     help="Append every decision to this hash-chained JSON-lines file before answering.",
 )
 @click.option(
+    "--audit-key",
+    default=lambda: settings.AUDIT_KEY or None,
+    help="Private key (Ed25519 or RSA PEM: a path, or the PEM text) that signs a checkpoint "
+    "per group commit; also STAKEGATE_AUDIT_KEY. Without it the log is tamper-evident only "
+    "against accidents.",
+)
+@click.option(
+    "--audit-rotate-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Start a new audit segment (LOG.000002, ...) once the current one reaches N bytes.",
+)
+@click.option("--audit-rotate-daily", is_flag=True, help="Start a new audit segment every UTC day.")
+@click.option(
+    "--audit-input",
+    type=click.Choice(["hash", "full"]),
+    default="hash",
+    show_default=True,
+    help="Record the facts each decision was made on ('full'), or only their SHA-256.",
+)
+@click.option(
     "--api-key-file",
     type=_PATH,
     default=None,
@@ -86,6 +106,10 @@ def serve(
     opa_url: str | None,
     addr: str,
     audit_log: Path | None,
+    audit_key: str | None,
+    audit_rotate_bytes: int | None,
+    audit_rotate_daily: bool,
+    audit_input: str,
     api_key_file: Path | None,
     allow_anonymous: bool,
     as_of: date | None,
@@ -95,11 +119,19 @@ def serve(
     import uvloop
 
     from stakegate.service import ServiceConfig, create_app
+    from stakegate.service.audit import load_signer
     from stakegate.service.config import parse_addr, read_api_keys
+    from stakegate.service.connections import (
+        ConnectionLimits,
+        bounded_protocol,
+        ensure_descriptors,
+    )
 
     host, port = parse_addr(addr)
     if not registry.is_file():
         raise InputError(f"{registry}: registry file not found")
+    if audit_key and audit_log is None:
+        raise InputError("--audit-key needs --audit-log")
     config = ServiceConfig(
         registry=registry,
         policy=policy,
@@ -111,14 +143,21 @@ def serve(
         allow_anonymous=allow_anonymous,
         as_of=as_of,
         trust=trust,
+        audit_signer=load_signer(audit_key) if audit_key and audit_log else None,
+        audit_rotate_bytes=audit_rotate_bytes,
+        audit_rotate_daily=audit_rotate_daily,
+        audit_input=audit_input,
     )
+    ensure_descriptors(config.max_connections)
+    limits = ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)
     app = create_app(config)
     server = _server_class()(
         uvicorn.Config(
             app,
             host=host,
             port=port,
-            http="httptools",
+            # uvicorn's httptools protocol with request read deadlines and a connection cap.
+            http=bounded_protocol(limits),
             access_log=False,
             log_level="warning",
             lifespan="off",  # run below, so a start-up failure is an EngineError at the edge
@@ -181,26 +220,6 @@ def _server_class() -> type[uvicorn.Server]:
                     signal.signal(sig, handler)
 
     return Server
-
-
-@click.group(help="Check the decision audit log.")
-def audit() -> None:
-    pass
-
-
-@audit.command(help="Recompute the hash chain of LOG: exit 0 intact, 1 truncated or tampered.")
-@click.argument("log_file", metavar="LOG", type=click.Path(path_type=Path, exists=True))
-@fail_at_edge
-def verify(log_file: Path) -> None:
-    from stakegate.service.audit import verify_log
-
-    report = verify_log(log_file)
-    click.echo(json.dumps(report.to_json(), indent=2))
-    if report.status != "intact":
-        click.echo(f"stakegate: audit log {log_file} is {report.status}", err=True)
-        for problem in report.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(1)
 
 
 def register(group: click.Group) -> None:

@@ -22,7 +22,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
-from stakegate.errors import EngineError, OpaUnavailableError, RegistryError, TooLargeError
+from stakegate.errors import (
+    AuditError,
+    EngineError,
+    OpaUnavailableError,
+    RegistryError,
+    TooLargeError,
+)
 from stakegate.logs import get_logger
 from stakegate.service.config import ServiceConfig
 from stakegate.service.core import DecisionService
@@ -71,7 +77,7 @@ async def _engine_error(request: Request, exc: Exception) -> Response:
             error=type(exc).__name__,
             message=str(exc),
             traceback=traceback.format_exception(exc)
-            if not isinstance(exc, OpaUnavailableError)
+            if not isinstance(exc, OpaUnavailableError | AuditError)  # expected states
             else None,
         )
     return error_response(status, type(exc).__name__, str(exc), field)
@@ -202,7 +208,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
         if snapshot is not None:
             reason = await snapshot.opa.unready_reason()
         if reason is None and engine.audit is not None and engine.audit.failed:
-            reason = "the audit log is not writable"
+            reason = f"the audit log is not writable: {engine.audit.failure}"
         if reason is not None or snapshot is None:
             return _json({"status": "unavailable", "reason": reason}, 503)
         return _json(

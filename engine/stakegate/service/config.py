@@ -15,6 +15,7 @@ from pathlib import Path
 from stakegate import settings
 from stakegate.bundles.trust import Trust, check_sources
 from stakegate.errors import InputError
+from stakegate.service.audit.keys import Signer
 
 __all__ = ["ServiceConfig", "is_loopback", "parse_addr", "read_api_keys"]
 
@@ -70,14 +71,40 @@ class ServiceConfig:
     max_body: int = field(default_factory=lambda: settings.SERVICE_MAX_BODY)
     max_batch: int = field(default_factory=lambda: settings.SERVICE_MAX_BATCH)
     opa_chunk: int = field(default_factory=lambda: settings.SERVICE_OPA_CHUNK)
+    # --- audit log (service/audit) and connection bounds (service/connections) ---
+    audit_signer: Signer | None = None
+    audit_rotate_bytes: int | None = None
+    audit_rotate_daily: bool = False
+    audit_input: str = "hash"  # "full": record each decision's facts, not only their hash
+    header_timeout: float = field(default_factory=lambda: settings.SERVICE_HEADER_TIMEOUT)
+    body_timeout: float = field(default_factory=lambda: settings.SERVICE_BODY_TIMEOUT)
+    max_connections: int = field(default_factory=lambda: settings.SERVICE_MAX_CONNECTIONS)
 
     def __post_init__(self) -> None:
         check_sources(self.policy, self.opa_url, self.trust)
+        self._check_audit_and_limits()
         if not is_loopback(self.host) and not self.api_keys and not self.allow_anonymous:
             raise InputError(
                 f"--addr {self.host}:{self.port} is reachable beyond loopback: give API keys "
                 "(--api-key-file or STAKEGATE_SERVICE_API_KEYS), or --allow-anonymous"
             )
+
+    def _check_audit_and_limits(self) -> None:
+        audit_options = (self.audit_signer, self.audit_rotate_bytes, self.audit_rotate_daily)
+        if self.audit_log is None and any(audit_options):
+            raise InputError("--audit-key and --audit-rotate-* need --audit-log")
+        if self.audit_input not in ("hash", "full"):
+            raise InputError(f"--audit-input {self.audit_input!r}: expected hash or full")
+        if self.audit_rotate_bytes is not None and self.audit_rotate_bytes < 1:
+            raise InputError("--audit-rotate-bytes must be at least 1")
+        timeouts = (self.header_timeout, self.body_timeout)
+        if not all(0 < t < 86400 for t in timeouts):  # also refuses nan and inf
+            raise InputError(
+                "STAKEGATE_SERVICE_HEADER_TIMEOUT and _BODY_TIMEOUT: seconds, above 0 and "
+                "below a day"
+            )
+        if self.max_connections < 1:
+            raise InputError("STAKEGATE_SERVICE_MAX_CONNECTIONS must be at least 1")
 
     @property
     def auth_required(self) -> bool:

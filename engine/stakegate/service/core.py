@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from stakegate.errors import (
+    AuditError,
     FieldError,
     NotReadyError,
     PolicyChangedError,
@@ -31,6 +32,7 @@ from stakegate.policy.decision import Decision
 from stakegate.policy.pipeline import DECISIONS, Pipeline, did_you_mean, today
 from stakegate.registry.load import parse_registry
 from stakegate.service.audit import AuditLog, utc_now
+from stakegate.service.audit.writer import open_audit_log
 from stakegate.service.config import ServiceConfig
 from stakegate.service.metrics import Metrics
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
@@ -41,6 +43,20 @@ log = get_logger(__name__)
 
 # OPA queries one batch request may have in flight at once (OPA evaluates them in parallel).
 _BATCH_PARALLEL = 2
+# Decisions of one OPA query, and OPA's decision_id for it when OPA logs decisions.
+_Answer = tuple[list[Decision], str | None]
+
+
+def _facts_record(
+    facts: EntityFacts, registry_sha256: str, opa_id: str | None, full: bool
+) -> dict[str, Any]:
+    """What a registry decision's audit line says about its input (``--audit-input``)."""
+    record: dict[str, Any] = {"facts_sha256": facts.sha256, "registry_sha256": registry_sha256}
+    if full:
+        record["facts"] = orjson.Fragment(facts.body)  # the bytes OPA decided on, once
+    if opa_id is not None:
+        record["opa_decision_id"] = opa_id
+    return record
 
 
 def decision_ids(count: int) -> list[str]:
@@ -97,7 +113,8 @@ class DecisionService:
         """Build the first snapshot and open the audit log; raises if either fails."""
         self._reload_lock = asyncio.Lock()
         if self.config.audit_log is not None:
-            self.audit = await asyncio.to_thread(AuditLog, self.config.audit_log)
+            # Verifies the whole log first: a cut or edited log is refused (AuditError, exit 1).
+            self.audit = await asyncio.to_thread(open_audit_log, self.config)
         self._generation = 1
         snapshot = await asyncio.to_thread(build_snapshot, self.config, 1)
         await snapshot.open()
@@ -130,7 +147,10 @@ class DecisionService:
     async def stop(self) -> None:
         snapshot, self.snapshot = self.snapshot, None
         if snapshot is not None:
-            await self._audit_event("close", snapshot)
+            try:
+                await self._audit_event("close", snapshot)
+            except AuditError as err:  # a failed log must not keep OPA running
+                log.error("Audit close record not written", error=str(err))
             await snapshot.close()
         if self.audit is not None:
             await asyncio.to_thread(self.audit.close)
@@ -191,13 +211,13 @@ class DecisionService:
             ]
             gate = asyncio.Semaphore(_BATCH_PARALLEL)
 
-            async def run(ids: list[str], chunk: list[EntityFacts]) -> list[Decision]:
+            async def run(ids: list[str], chunk: list[EntityFacts]) -> _Answer:
                 async with gate:
                     body = snap.pipeline.body(f.body for f in chunk)
                     return await self._decide(snap, snap.pipeline, body, ids)
 
             if len(chunks) == 1:
-                decided = await run(*chunks[0])
+                answers = [await run(*chunks[0])]
             else:
                 # A TaskGroup, not gather: when one query fails (OPA slow past the deadline),
                 # the others are cancelled rather than left querying a struggling OPA, and none
@@ -207,9 +227,13 @@ class DecisionService:
                         tasks = [group.create_task(run(ids, chunk)) for ids, chunk in chunks]
                 except BaseExceptionGroup as failed:
                     raise failed.exceptions[0] from None
-                decided = [d for task in tasks for d in task.result()]
+                answers = [task.result() for task in tasks]
+            decided = [d for ds, _ in answers for d in ds]
+            full = self.config.audit_input == "full"
+            opa_ids = [opa_id for ds, opa_id in answers for _ in ds]
             records = [
-                {"facts_sha256": f.sha256, "registry_sha256": snap.registry_sha256} for f in facts
+                _facts_record(f, snap.registry_sha256, opa_id, full)
+                for f, opa_id in zip(facts, opa_ids, strict=True)
             ]
             return await self._record(decided, records)
 
@@ -228,25 +252,30 @@ class DecisionService:
         async with self.acquire() as snap:
             pipeline = Pipeline(snap.view, registry, snap.pipeline.as_of)
             (encoded,) = pipeline.encoded([subject])
-            decided = await self._decide(snap, pipeline, pipeline.body([encoded]), [subject])
-            record = {
+            decided, opa_id = await self._decide(
+                snap, pipeline, pipeline.body([encoded]), [subject]
+            )
+            record: dict[str, Any] = {
                 "facts_sha256": hashlib.sha256(encoded).hexdigest(),
                 # Built from caller-supplied data: kept whole, nothing else can prove them.
                 "facts": orjson.loads(encoded),
             }
+            if opa_id is not None:
+                record["opa_decision_id"] = opa_id
             return (await self._record(decided, [record]))[0]
 
     async def _decide(
         self, snap: Snapshot, pipeline: Pipeline, body: bytes, ids: list[str]
-    ) -> list[Decision]:
-        """One query and its verification; a new policy revision under the facts reloads."""
+    ) -> _Answer:
+        """One query and its verification, with OPA's own decision id when OPA logs decisions;
+        a new policy revision under the facts reloads."""
         started = time.perf_counter()
         try:
             answer: Answer = await snap.opa.query(DECISIONS, body)
         finally:
             self.metrics.opa_latency.observe(time.perf_counter() - started)
         try:
-            return pipeline.verify(answer, ids)
+            return pipeline.verify(answer, ids), answer.decision_id
         except PolicyChangedError as err:
             self._schedule_reload(f"policy revision changed ({err})")
             raise PolicyChangedError(f"{err}; recomputing the facts, retry shortly") from None
@@ -282,6 +311,8 @@ class DecisionService:
                     "decision": decision["decision"],
                     "reasons": decision["reasons"],
                     "policy_revision": decision["policy"]["revision"],
+                    "ownership": decision["ownership"],
+                    "policy": decision["policy"],
                     **extra,
                 }
             )
