@@ -144,6 +144,7 @@ def _enum_message(value: object, options: Iterable[str]) -> str:
 CODE_MESSAGE: Final = "{!r} is not an ISO 3166 country or subdivision code such as 'CN' or 'RU-MOW'"
 _REQUIRED: Final = "is required"
 _EMPTY: Final = "must not be empty"
+_BLANK: Final = "must not be blank (only whitespace)"
 _LIMITS: Final = {"exclusiveMinimum": "more than", "minimum": "at least", "maximum": "at most"}
 
 
@@ -191,8 +192,11 @@ def schema_problems(doc: object, *, top_level_only: bool = False) -> list[Proble
             out.append(problem(doc, path, _EMPTY))
         elif keyword == "enum":
             out.append(problem(doc, path, _enum_message(instance, value)))
-        elif keyword == "pattern":
+        elif keyword == "pattern" and value != r"\S":
             out.append(problem(doc, path, CODE_MESSAGE.format(instance)))
+        elif keyword == "pattern":
+            if instance:  # an empty string is reported by minLength
+                out.append(problem(doc, path, _BLANK))
         elif keyword in _LIMITS:
             out.append(problem(doc, path, _limit_message(str(keyword), value, instance)))
         else:  # a keyword this module does not know yet: keep jsonschema's own words
@@ -254,6 +258,7 @@ def fast_problems(doc: object) -> list[Problem]:
                 and rec.keys() <= entity_fields
                 and type(eid := rec.get("id")) is str
                 and eid
+                and not eid.isspace()
                 and rec.get("type") in types
                 and type(rec.get("name", "")) is str
                 and type(rec.get("notes", "")) is str
@@ -270,8 +275,10 @@ def fast_problems(doc: object) -> list[Problem]:
                 and rec.keys() <= holding_fields
                 and type(owner := rec.get("owner")) is str
                 and owner
+                and not owner.isspace()
                 and type(owned := rec.get("owned")) is str
                 and owned
+                and not owned.isspace()
                 and (len(rec) == 3 or _optional_fields_ok(rec, spec))
                 and ((t := type(p := rec.get("percent", 0))) is int or t is float)
                 and 0 < p <= 100
@@ -284,7 +291,7 @@ def _optional_fields_ok(rec: dict[str, Any], spec: _Spec) -> bool:
     return (
         type(rec.get("notes", "")) is str
         and rec.get("interest", "shares") in spec.interests
-        and (type(n := rec.get("interest_id", "x")) is str and n != "")
+        and (type(n := rec.get("interest_id", "x")) is str and n != "" and not n.isspace())
     )
 
 
@@ -317,6 +324,8 @@ def _entity_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Prob
             out.append(problem(doc, path, _type_message("string", v, k)))
         elif k == "id" and not v:
             out.append(problem(doc, path, _EMPTY))
+        elif k == "id" and v.isspace():
+            out.append(problem(doc, path, _BLANK))
         elif k == "type" and not (isinstance(v, str) and v in spec.types):
             out.append(problem(doc, path, _enum_message(v, spec.types)))
         elif k in ("jurisdiction", "headquarters") and not spec.code.search(v):
@@ -337,6 +346,8 @@ def _holding_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Pro
             out.append(problem(doc, ("ownership", i, k), _type_message("string", v, k)))
         elif k != "notes" and v == "":
             out.append(problem(doc, ("ownership", i, k), _EMPTY))
+        elif k != "notes" and isinstance(v, str) and v.isspace():
+            out.append(problem(doc, ("ownership", i, k), _BLANK))
     interest = rec.get("interest", "shares")
     if not (isinstance(interest, str) and interest in spec.interests):
         out.append(

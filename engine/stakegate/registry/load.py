@@ -18,12 +18,14 @@ from __future__ import annotations
 import difflib
 import gc
 import math
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+from stakegate import settings
 from stakegate.errors import RegistryError
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import (
@@ -60,10 +62,7 @@ def load_registry(path: str | Path) -> Registry:
     anything else (and ``-``, stdin) as JSON, falling back to YAML."""
     stdin = str(path) == "-"
     source = "<stdin>" if stdin else str(path)
-    try:
-        data = sys.stdin.buffer.read() if stdin else Path(path).read_bytes()
-    except OSError as e:
-        raise RegistryError(f"cannot read the registry: {e.strerror or e}", source=source) from e
+    data = _read_bounded(path, source, settings.REGISTRY_MAX_BYTES)
     suffix = "" if stdin else Path(path).suffix.lower()
     with _gc_paused():
         return parse_registry(parse_document(data, suffix, source), source)
@@ -82,6 +81,29 @@ def parse_registry(document: object, source: str, *, full_schema: bool = False) 
             raise registry_error(problems, source)
         assert isinstance(document, dict)  # the schema guarantees the shape from here on
         return _build(document, source)
+
+
+def _read_bounded(path: str | Path, source: str, limit: int) -> bytes:
+    """The file's bytes, refused unread when larger than ``limit`` (a stream: once past it)."""
+    try:
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                data = b"" if size > limit else handle.read(limit + 1)
+                size = max(size, len(data))
+    except OSError as e:
+        raise RegistryError(f"cannot read the registry: {e.strerror or e}", source=source) from e
+    if str(path) == "-":
+        size = len(data)
+    if size > limit:
+        raise RegistryError(
+            f"the registry is larger than {limit:,} bytes, the limit "
+            "(setting STAKEGATE_REGISTRY_MAX_BYTES)",
+            source=source,
+        )
+    return data
 
 
 @contextmanager
