@@ -41,8 +41,8 @@ import io
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
@@ -349,7 +349,7 @@ def _zip_members(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
     except (OSError, zipfile.BadZipFile) as e:
         raise RegistryError(f"cannot read the zip file: {e}", source=str(path)) from e
 
-    def members() -> Iterator[tuple[str, IO[bytes]]]:
+    def members() -> Generator[tuple[str, IO[bytes]], None, None]:
         for info in archive.infolist():
             if info.is_dir():
                 continue
@@ -361,5 +361,5 @@ def _zip_members(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
                     f"cannot read zip member {info.filename!r}: {e}", source=str(path)
                 ) from e
 
-    with archive:
-        yield members()
+    with archive, closing(members()) as opened:  # closing: a member read in part is closed
+        yield opened

@@ -110,15 +110,17 @@ def _special(text: str) -> object:
 
 
 class _Dumper(yaml.SafeDumper):
-    """Quotes every string that ``plain_scalar`` would not read back as that same string."""
+    """Quotes every string that ``plain_scalar`` would not read back as that same string, and
+    every string with a character that is not printable."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
     try:
-        plain = plain_scalar(text) == text
+        plain = plain_scalar(text) == text and text.isprintable()
     except ValueError:
         plain = False
-    return dumper.represent_scalar(_TAG + "str", text, style=None if plain else "'")
+    # Double quotes escape what single quotes would fold (NEL, LS, PS are line breaks).
+    return dumper.represent_scalar(_TAG + "str", text, style=None if plain else '"')
 
 
 _Dumper.add_representer(str, _represent_str)
