@@ -14,7 +14,7 @@ import yaml
 
 from stakegate.errors import ParseError, RegistryError
 from stakegate.registry.check import problem, registry_error
-from stakegate.registry.strict_json import loads
+from stakegate.registry.strict_json import loads_registry
 from stakegate.registry.strict_yaml import load_yaml
 
 __all__ = ["parse_document", "registry_parse_error"]
@@ -51,7 +51,7 @@ def registry_parse_error(error: ParseError, source: str) -> RegistryError:
 
 def _parse_json(data: bytes, source: str) -> object:
     try:
-        return loads(data)
+        return loads_registry(data)
     except ParseError as e:
         raise registry_parse_error(e, source) from None
 

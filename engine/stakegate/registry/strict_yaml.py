@@ -9,7 +9,7 @@ allow. So a plain (unquoted) scalar is read here only when every reading agrees:
   ``TRUE``, ``False``, ``FALSE``): a boolean;
 * a number only when written as ``-?(0|[1-9][0-9]*)`` (an integer) or with a fraction
   ``-?(0|[1-9][0-9]*)\\.[0-9]+``, optionally followed by a signed exponent ``[eE][-+][0-9]+``,
-  and finite and distinguishable from zero;
+  and finite (read as the nearest double, as JSON numbers are);
 * every other plain scalar that YAML 1.1 or 1.2 reads as a number, boolean, date, merge key or
   value (``051``, ``0x3C``, ``0o17``, ``0b11``, ``1_000``, ``1:00``, ``1e5``, ``+5``, ``.5``,
   ``.inf``, ``.nan``, ``yes``, ``NO``, ``on``, ``y``, ``2024-01-31``, ``<<``) is refused with a
@@ -87,7 +87,7 @@ def _special(text: str) -> object:
             raise ValueError(f"{text[:20]}... has too many digits for a number") from None
     if _DECIMAL.fullmatch(text):
         value = float(text)
-        if math.isinf(value) or (value == 0.0 and re.search(r"[1-9]", text.lower().split("e")[0])):
+        if math.isinf(value):
             raise ValueError(f"{text} is out of range for a number (a 64-bit float)")
         return value
     if _NUMBER_LIKE.fullmatch(text):
