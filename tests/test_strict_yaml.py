@@ -46,6 +46,8 @@ def _same(a: object, b: object) -> bool:
     return a == b
 
 
+_SYNTAX = {"ScannerError", "ParserError", "ComposerError", "ReaderError"}
+
 # Scalars drawn where the two YAML versions and PyYAML differ: digits, signs, dots, colons,
 # underscores, exponents, radix prefixes, the words of YAML 1.1 booleans and nulls.
 SCALAR = st.one_of(
@@ -65,7 +67,7 @@ SCALAR = st.one_of(
 )
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SCALAR)
 def test_an_accepted_plain_scalar_means_the_same_in_yaml_1_1_and_1_2(scalar: str):
     text = f"v: {scalar}\n"
@@ -73,10 +75,11 @@ def test_an_accepted_plain_scalar_means_the_same_in_yaml_1_1_and_1_2(scalar: str
     pyyaml = _reading(lambda t: yaml.load(t, Loader=yaml.SafeLoader), text)
     ruamel = _reading(_RUAMEL.load, text)
     if mine[0] == "ok":
-        assert pyyaml[0] == "ok" and _same(mine[1], pyyaml[1]), (scalar, mine, pyyaml)
-        # ruamel.yaml resolves '-_' or '_' as an integer and then fails to convert it (a
-        # ValueError): text in YAML 1.2, which is how it is read here and by PyYAML.
-        if ruamel != ("error", "ValueError"):
+        # A reference that cannot tokenize the text (pure-Python PyYAML refuses some tabs that
+        # libyaml reads) has no reading to compare; every reading it has must be the same.
+        if pyyaml[1] not in _SYNTAX:
+            assert pyyaml[0] == "ok" and _same(mine[1], pyyaml[1]), (scalar, mine, pyyaml)
+        if ruamel[1] not in _SYNTAX:
             assert ruamel[0] == "ok" and _same(mine[1], ruamel[1]), (scalar, mine, ruamel)
     if pyyaml[0] == ruamel[0] == "ok" and not _same(pyyaml[1], ruamel[1]):
         assert mine[0] == "error", (scalar, pyyaml, ruamel)  # read two ways: refused

@@ -56,6 +56,7 @@ _NUMBER_LIKE: Final = re.compile(
     r"|[0-9][0-9_]*(?::[0-5]?[0-9])*(?:\.[0-9._]*)?(?:[eE][-+]?[0-9]+)?"
     r"|\.[0-9._]*(?:[eE][-+]?[0-9]+)?"
     r"|\.(?:inf|Inf|INF|nan|NaN|NAN))"
+    r"|[-+][0-9_]+(?::[0-5]?[0-9])*(?:\.[0-9._]*)?(?:[eE][-+]?[0-9]+)?"  # ruamel: -_0 is 0
 )
 _BOOL_1_1: Final = frozenset(
     "y Y yes Yes YES n N no No NO on On ON off Off OFF".split()  # true/false handled above
