@@ -13,7 +13,7 @@ from __future__ import annotations
 import yaml
 
 from stakegate.errors import ParseError, RegistryError
-from stakegate.registry.check import problem, registry_error
+from stakegate.registry.problems import problem, registry_error
 from stakegate.registry.strict_json import loads_registry
 from stakegate.registry.strict_yaml import load_yaml
 
