@@ -1,11 +1,13 @@
 """The one strict JSON reading of stakegate: registries, request bodies and importer inputs.
 
 Python's decoder keeps the last of two equal keys, reads ``NaN`` and ``Infinity``, turns
-``1e400`` into infinity and ``1e-400`` into zero, and accepts lone UTF-16 surrogates that no
-encoder will write again. In ownership data each is a way to turn a deny into an allow, or a
-decision into a traceback, so this reader refuses them all with a ``ParseError`` naming the key
-path. The common, valid document costs one hook call per object: the checks that name a path run
-only once something was refused, on a second, marking pass.
+``1e400`` into infinity, and accepts lone UTF-16 surrogates that no encoder will write again. In
+ownership data each is a way to turn a deny into an allow, or a decision into a traceback, so
+this reader refuses them all with a ``ParseError`` naming the key path. Numbers are otherwise
+read as Python reads them: integers exactly, the rest as the nearest double (``1e-400`` is 0).
+The common, valid document costs one hook call per object (large registries: see
+``loads_registry``); the checks that name a path run only once something was refused, on a
+second, marking pass.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ __all__ = ["StreamDecoder", "loads", "loads_registry"]
 
 # A ``\\u`` escape of a UTF-16 surrogate; only then are strings checked for lone ones.
 _SURROGATE_ESCAPE: Final = re.compile(r"\\[uU][dD][89a-fA-F]")
+_WHITESPACE: Final = re.compile(r"[ \t\n\r]*")
 
 
 class _Refused(Exception):
@@ -217,6 +220,12 @@ def loads(data: bytes | str) -> object:
     return value
 
 
+def _skip_space(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    assert match is not None  # '*' matches the empty string
+    return match.end()
+
+
 class StreamDecoder:
     """``raw_decode`` for readers that hold a buffer of many values (``importers.jsonstream``).
 
@@ -229,17 +238,11 @@ class StreamDecoder:
     def raw_decode(self, text: str, pos: int, *, whole: bool = False) -> tuple[object, int]:
         """Decode one value starting at ``pos`` (after whitespace); ``whole``: the text must
         hold nothing else, and a syntax error is a ``ParseError`` naming its line and column."""
-        start = pos
-        while start < len(text) and text[start] in " \t\n\r":
-            start += 1
+        start = _skip_space(text, pos)
         try:
             value, end = _FAST.raw_decode(text, start)
-            if whole:
-                rest = end
-                while rest < len(text) and text[rest] in " \t\n\r":
-                    rest += 1
-                if rest != len(text):
-                    raise json.JSONDecodeError("Extra data", text, rest)
+            if whole and (rest := _skip_space(text, end)) != len(text):
+                raise json.JSONDecodeError("Extra data", text, rest)
         except _Refused:
             value, end = _MARKING.raw_decode(text, start)
             raise _located(value) from None
