@@ -221,7 +221,10 @@ def test_a_bad_as_of_date_exits_2_naming_the_option(tmp_path: Path, value: str):
         (["import", "nope", str(AIMIA), "--out", "x.yaml"], "Invalid value for 'FORMAT'"),
         (["import", "bods", "--out", "x.yaml"], "Missing argument 'INPUT...'"),
         (["import", "bods", str(AIMIA)], "Missing option '--out'"),
-        (["import", "bods", str(AIMIA), "--out", "no/such/dir/x.yaml"], "cannot write"),
+        (
+            ["import", "bods", str(AIMIA), "--out", "no/such/dir/x.yaml"],
+            "--out: no/such/dir/x.yaml: the directory no/such/dir does not exist",
+        ),
     ],
 )
 def test_bad_usage_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args, message):

@@ -16,6 +16,7 @@ else is caught, and no error is ever turned into an ``allow``.
     ├── ReportError                    a report cannot be rendered (PDF: Chromium fails)
     └── InputError                     exit 2, 422: bad usage or bad input
         ├── RegistryError              a registry file, record or field is wrong
+        ├── ParseError                 JSON or YAML text is malformed or could be read two ways
         ├── OwnershipCycleError        a closed ownership cycle has no outside owner
         ├── DataFaultError             the registry has data faults (data_faults="error")
         ├── PolicyGateError            a policy fails the build gate (fmt, check, tests, params)
@@ -44,6 +45,7 @@ __all__ = [
     "NotReadyError",
     "OpaUnavailableError",
     "OwnershipCycleError",
+    "ParseError",
     "PolicyChangedError",
     "PolicyEvaluationError",
     "PolicyGateError",
@@ -155,6 +157,46 @@ class RegistryError(InputError):
             if part
         )
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ParseError(InputError):
+    """JSON or YAML text is malformed, too large, or could be read two ways.
+
+    ``path`` is where in the document (keys and list indexes), ``parents`` the containers along
+    it (the record a registry error names), ``line``/``column`` count from 1 where known. The
+    strict readers raise it; each caller names its input (a file, a request field, a line).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        path: Sequence[str | int] = (),
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        parents: Sequence[object] = (),
+    ) -> None:
+        self.reason = reason
+        self.path = tuple(path)
+        self.line = line
+        self.column = column
+        self.parents = tuple(parents)
+        where = self.keypath()
+        super().__init__(f"{where}: {self.located()}" if where else self.located())
+
+    def keypath(self, prefix: str = "") -> str:
+        """``facts.entities[0].id``: the path as a request field names it."""
+        out = prefix
+        for part in self.path:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        return out
+
+    def located(self) -> str:
+        """The reason with its line and column, where known."""
+        if self.line is None:
+            return self.reason
+        column = f", column {self.column}" if self.column is not None else ""
+        return f"{self.reason} (line {self.line}{column})"
 
 
 class OwnershipCycleError(InputError):

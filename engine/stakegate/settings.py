@@ -106,6 +106,14 @@ BUNDLE_MAX_MEMBERS: int = int(_env("BUNDLE_MAX_MEMBERS", "10000"))
 # rendering may take before it is killed (exit 1).
 CHROMIUM: str = _env("CHROMIUM", "/usr/bin/chromium")
 PDF_TIMEOUT: float = float(_env("PDF_TIMEOUT", "120"))
+# Largest registry file `load_registry` reads, in bytes; a larger one is refused unread (exit 2).
+REGISTRY_MAX_BYTES: int = int(_env("REGISTRY_MAX_BYTES", str(1 << 30)))
+# Deepest nesting of mappings and lists in a YAML registry (a registry needs 4); JSON is bounded
+# by the interpreter's recursion limit.
+REGISTRY_MAX_DEPTH: int = int(_env("REGISTRY_MAX_DEPTH", "32"))
+# Longest line (CSV, JSON lines) or record (XML, JSON array element) an importer reads, in
+# bytes (characters for decoded text): memory stays a small multiple of it on any input.
+IMPORT_MAX_RECORD: int = int(_env("IMPORT_MAX_RECORD", str(64 << 20)))
 # --- decision service (`stakegate serve`) ---
 # Address the service binds when --addr is not given (loopback: no API key needed).
 SERVICE_ADDR: str = _env("SERVICE_ADDR", "127.0.0.1:8000")

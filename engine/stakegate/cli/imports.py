@@ -25,6 +25,7 @@ import click
 from stakegate.cli.common import data_faults_option, fail_at_edge, parse_date
 from stakegate.errors import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
+from stakegate.outfile import check_output_path
 from stakegate.registry.load import parse_registry
 
 __all__ = ["import_command"]
@@ -69,9 +70,11 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 def import_command(
     fmt: str, inputs: tuple[Path, ...], out: str, as_of: date | None, data_faults: str
 ) -> None:
-    # Checked first: a wrong suffix should not cost a multi-gigabyte import.
-    if out != "-" and Path(out).suffix not in _SUFFIXES:
-        raise InputError(f"--out {out}: must end in .yaml, .yml or .json (or be '-')")
+    # Checked first: a wrong suffix or a missing directory should not cost a large import.
+    if out != "-":
+        if Path(out).suffix not in _SUFFIXES:
+            raise InputError(f"{out}: must end in .yaml, .yml or .json (or be '-')", param="out")
+        check_output_path(out)
     document, report = import_document(fmt, inputs, as_of)
     registry = parse_registry(document, ", ".join(str(p) for p in inputs))
     faults = list(dict.fromkeys(fault.describe() for fault in registry.faults))
@@ -81,10 +84,7 @@ def import_command(
         json.dump(document, sys.stdout, indent=1)
         sys.stdout.write("\n")
     else:
-        try:
-            write_registry(document, out)
-        except OSError as e:
-            raise InputError(f"--out {out}: cannot write: {e.strerror or e}") from None
+        write_registry(document, out)
     click.echo(report.summary(), err=True)
     for fault in faults:
         click.echo(f"stakegate: warning: data fault: {fault}", err=True)

@@ -41,6 +41,7 @@ from stakegate.cli.output import (
 from stakegate.cli.serve import register as register_service_commands
 from stakegate.errors import InputError
 from stakegate.importers import FORMATS
+from stakegate.outfile import check_output_path
 from stakegate.policy.facts import DataFaultMode, RegistryFacts
 from stakegate.policy.pipeline import Screener, connect, require_entities
 
@@ -221,6 +222,8 @@ def screen(
         raise InputError(
             "is the --out file itself, which the screening replaces", param="compare_to"
         )
+    if out != "-":
+        check_output_path(out)  # before the long work, not after it
     loaded = load_registry_files(registry, registry_format, as_of)
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}

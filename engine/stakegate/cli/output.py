@@ -10,16 +10,14 @@ the whole run succeeded, so a run that fails midway leaves ``--out`` untouched.
 from __future__ import annotations
 
 import csv
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, Any, Protocol
 
 import orjson
 
+from stakegate.outfile import atomic_write
 from stakegate.policy.decision import Bounds, Decision
 from stakegate.review.sentences import reason_sentence
 
@@ -47,30 +45,18 @@ FORMATS = {
 CHECK_FORMATS = ("json", "jsonl", "csv", "table", "text")
 SCREEN_FORMATS = ("jsonl", "json", "csv", "table", "text")
 
-PARTIAL_MARKER = ".partial-"
-
 
 @contextmanager
 def atomic_output(out: str | None) -> Iterator[IO[str]]:
-    """Stdout for ``None``/``-``; otherwise a partial file renamed onto ``out`` on success."""
+    """Stdout for ``None``/``-``; otherwise a partial file renamed onto ``out`` on success
+    (``outfile.atomic_write``: a bad path is an ``InputError`` naming it)."""
     if out in (None, "-"):
         yield sys.stdout
         sys.stdout.flush()
         return
     assert out is not None
-    target = Path(out)
-    fd, partial = tempfile.mkstemp(
-        prefix=f".{target.name}{PARTIAL_MARKER}", dir=target.parent or Path(".")
-    )
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    with atomic_write(out) as handle:
+        yield handle
 
 
 def _percent(bounds: Bounds | dict[str, Any] | None) -> str:

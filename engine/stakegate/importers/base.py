@@ -16,25 +16,25 @@ from __future__ import annotations
 
 import calendar
 import json
-import os
 import re
-import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, AnyStr
 
-import yaml
-
-from stakegate.errors import RegistryError
+from stakegate import settings
+from stakegate.errors import InputError, RegistryError
+from stakegate.outfile import atomic_write
+from stakegate.registry.strict_yaml import dump_yaml
 
 __all__ = [
     "UNKNOWN_SHARE",
     "ImportReport",
     "RegistryBuilder",
+    "bounded_lines",
     "date_span",
     "ended_by",
     "write_registry",
@@ -75,6 +75,34 @@ def ended_by(value: object, as_of: date) -> bool | None:
     ``as_of``; ``None`` when it is not a readable date, which the importers count as no end."""
     span = date_span(value) if isinstance(value, str) else None
     return None if span is None else span[1] <= as_of
+
+
+def bounded_lines(stream: IO[AnyStr], source: str) -> Iterator[AnyStr]:
+    """The lines of ``stream``, refusing one longer than ``settings.IMPORT_MAX_RECORD``.
+
+    Iterating a file reads a whole line, however long, into memory (a 1.2 GB line in a zip took
+    twice that); this reads at most the limit, then names the file and line.
+    """
+    limit = settings.IMPORT_MAX_RECORD
+    number = 0
+    while True:
+        try:
+            line = stream.readline(limit + 1)
+        except UnicodeDecodeError as e:
+            raise RegistryError(
+                f"not UTF-8 text ({e.reason})", source=source, record=f"line {number + 1}"
+            ) from None
+        if not line:
+            return
+        number += 1
+        if len(line) > limit:
+            raise RegistryError(
+                f"longer than {limit:,} {'bytes' if isinstance(line, bytes) else 'characters'} "
+                "(setting STAKEGATE_IMPORT_MAX_RECORD)",
+                source=source,
+                record=f"line {number}",
+            )
+        yield line
 
 
 @dataclass
@@ -200,19 +228,14 @@ class RegistryBuilder:
 
 
 def write_registry(document: Mapping[str, Any], out: str | Path) -> None:
-    """Write a native registry (YAML for .yaml/.yml, else JSON) whole or not at all."""
+    """Write a native registry (YAML for .yaml/.yml, else JSON) whole or not at all; the YAML
+    quotes every string the strict reader would not read back as that string (``0123``)."""
     target = Path(out)
     if target.suffix not in (".yaml", ".yml", ".json"):
-        raise RegistryError("--out must end in .yaml, .yml or .json", source=str(target))
-    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            if target.suffix == ".json":
-                json.dump(document, handle, indent=1)
-                handle.write("\n")
-            else:
-                yaml.safe_dump(dict(document), handle, sort_keys=False, allow_unicode=True)
-        os.replace(partial, target)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+        raise InputError(f"{out}: must end in .yaml, .yml or .json", param="out")
+    with atomic_write(target, newline=None) as handle:
+        if target.suffix == ".json":
+            json.dump(document, handle, indent=1)
+            handle.write("\n")
+        else:
+            dump_yaml(dict(document), handle)

@@ -39,17 +39,17 @@ from __future__ import annotations
 import csv
 import io
 import re
-import xml.etree.ElementTree as ET
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import IO, Any, Final, cast
 
 from stakegate.errors import RegistryError
-from stakegate.importers.base import RegistryBuilder
+from stakegate.importers.base import RegistryBuilder, bounded_lines
 from stakegate.importers.countries import normalise_country
+from stakegate.importers.gleif_xml import XML_FIELDS, xml_records
 
 __all__ = ["import_files"]
 
@@ -59,14 +59,6 @@ _LEI: Final = re.compile(r"[A-Z0-9]{18}[0-9]{2}")
 _CODE: Final = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3})?")
 _WORD: Final = re.compile(r"[A-Z0-9_-]{1,60}")
 _SNIFF_BYTES: Final = 4096
-
-# Root element (local name) -> kind, and each kind's record element.
-_XML_ROOTS: Final = {
-    "LEIData": "lei",
-    "RelationshipData": "rr",
-    "ReportingExceptionData": "repex",
-}
-_XML_RECORDS: Final = {"lei": "LEIRecord", "rr": "RelationshipRecord", "repex": "Exception"}
 
 DIRECT: Final = "IS_DIRECTLY_CONSOLIDATED_BY"
 ULTIMATE: Final = "IS_ULTIMATELY_CONSOLIDATED_BY"
@@ -149,58 +141,25 @@ class _GleifImporter:
         return RegistryError(message, source=self.source, record=where, field=field)
 
     def read_xml(self, stream: IO[bytes]) -> None:
-        kind: str | None = None
-        record_tag = ""
-        stack: list[ET.Element] = []
-        index = 0
-        try:
-            for event, elem in ET.iterparse(stream, events=("start", "end")):
-                if event == "start":
-                    if kind is None:
-                        kind = _XML_ROOTS.get(_local(elem.tag))
-                        if kind is None:
-                            raise self.error(
-                                None,
-                                None,
-                                f"not a GLEIF file: root element {_local(elem.tag)!r}; expected "
-                                "LEIData, RelationshipData or ReportingExceptionData",
-                            )
-                        record_tag = _XML_RECORDS[kind]
-                    stack.append(elem)
-                    continue
-                stack.pop()
-                if len(stack) == 2 and _local(elem.tag) == record_tag:
-                    index += 1
-                    self.xml_record(kind or "", elem, index)
-                    elem.clear()
-                    stack[-1].remove(elem)  # drop what was read: memory stays flat
-        except ET.ParseError as e:
-            line, column = e.position
-            raise self.error(None, None, f"malformed XML at line {line}, column {column}") from None
-        except (UnicodeDecodeError, RecursionError, ValueError) as e:
-            raise self.error(None, None, f"malformed XML: {e}") from None
-        if kind is None:
-            raise self.error(None, None, "empty file: no GLEIF records")
-
-    def xml_record(self, kind: str, elem: ET.Element, index: int) -> None:
-        if kind == "lei":
-            row = _lei_row(elem)
-            self.lei_record(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
-        elif kind == "rr":
-            row = _rr_row(elem)
-            self.relationship(row, f"{index}", xml=True)
-        else:
-            row = _repex_row(elem)
-            self.exception(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
+        for kind, row, index in xml_records(stream, self.error):
+            if kind == "lei":
+                self.lei_record(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
+            elif kind == "rr":
+                self.relationship(row, f"{index}", xml=True)
+            else:
+                self.exception(row, f"{index} (LEI {_shown(row.get('LEI'))})", xml=True)
 
     def read_csv(self, stream: IO[bytes]) -> None:
         text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-        reader = csv.reader(text, strict=True)
+        reader = csv.reader(bounded_lines(text, self.source), strict=True)
         try:
             header = next(reader, None)
             if header is None:
                 raise self.error(None, None, "empty file: no GLEIF records")
             header = [h.strip() for h in header]
+            repeated = next((h for n, h in enumerate(header) if h in header[:n]), None)
+            if repeated is not None:
+                raise self.error("line 1", repeated, "column appears twice in the header")
             handler = self.csv_handler(header)
             width = len(header)
             for values in reader:
@@ -238,7 +197,7 @@ class _GleifImporter:
 
     def required(self, row: Row, name: str, where: str, xml: bool, pattern: re.Pattern[str]) -> str:
         value = (row.get(name) or "").strip().upper()
-        field = _xml_field(name) if xml else name
+        field = XML_FIELDS.get(name, name) if xml else name
         if not value:
             raise self.error(where, field, "is required")
         if not pattern.fullmatch(value):
@@ -368,89 +327,6 @@ class _GleifImporter:
         self.builder.holding(parent, child, percent, interest=interest, notes=notes)
 
 
-# --- XML records as golden-copy CSV rows ---------------------------------------------------
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2]
-
-
-def _find(elem: ET.Element | None, *path: str) -> ET.Element | None:
-    for name in path:
-        if elem is None:
-            return None
-        elem = next((c for c in elem if _local(c.tag) == name), None)
-    return elem
-
-
-def _text(elem: ET.Element, *path: str) -> str | None:
-    found = _find(elem, *path)
-    if found is None or found.text is None:
-        return None
-    return found.text.strip() or None
-
-
-def _lei_row(rec: ET.Element) -> dict[str, str | None]:
-    return {
-        "LEI": _text(rec, "LEI"),
-        "Entity.LegalName": _text(rec, "Entity", "LegalName"),
-        "Entity.LegalJurisdiction": _text(rec, "Entity", "LegalJurisdiction"),
-        "Entity.LegalAddress.Country": _text(rec, "Entity", "LegalAddress", "Country"),
-        "Entity.HeadquartersAddress.Country": _text(
-            rec, "Entity", "HeadquartersAddress", "Country"
-        ),
-        "Entity.EntityCategory": _text(rec, "Entity", "EntityCategory"),
-        "Registration.RegistrationStatus": _text(rec, "Registration", "RegistrationStatus"),
-    }
-
-
-def _rr_row(rec: ET.Element) -> dict[str, str | None]:
-    rel = _find(rec, "Relationship")
-    quantifier = _find(rel, "RelationshipQuantifiers", "RelationshipQuantifier")
-    row: dict[str, str | None] = {
-        "Registration.RegistrationStatus": _text(rec, "Registration", "RegistrationStatus")
-    }
-    if rel is not None:
-        for name, path in (
-            ("Relationship.StartNode.NodeID", ("StartNode", "NodeID")),
-            ("Relationship.StartNode.NodeIDType", ("StartNode", "NodeIDType")),
-            ("Relationship.EndNode.NodeID", ("EndNode", "NodeID")),
-            ("Relationship.EndNode.NodeIDType", ("EndNode", "NodeIDType")),
-            ("Relationship.RelationshipType", ("RelationshipType",)),
-            ("Relationship.RelationshipStatus", ("RelationshipStatus",)),
-        ):
-            row[name] = _text(rel, *path)
-    if quantifier is not None:
-        for part in ("MeasurementMethod", "QuantifierAmount", "QuantifierUnits"):
-            row[f"Relationship.Quantifiers.1.{part}"] = _text(quantifier, part)
-    return row
-
-
-def _repex_row(rec: ET.Element) -> dict[str, str | None]:
-    row: dict[str, str | None] = {
-        "LEI": _text(rec, "LEI"),
-        "Exception.Category": _text(rec, "ExceptionCategory"),
-    }
-    reasons = [c.text for c in rec if _local(c.tag) == "ExceptionReason"]
-    for n, reason in enumerate(reasons, start=1):
-        row[f"Exception.Reason.{n}"] = reason
-    return row
-
-
-_XML_FIELDS: Final = {
-    "LEI": "LEI",
-    "Relationship.StartNode.NodeID": "Relationship/StartNode/NodeID",
-    "Relationship.EndNode.NodeID": "Relationship/EndNode/NodeID",
-    "Relationship.RelationshipType": "Relationship/RelationshipType",
-    "Exception.Category": "ExceptionCategory",
-}
-
-
-def _xml_field(name: str) -> str:
-    """The XML path of a golden-copy CSV column, for error messages about XML input."""
-    return _XML_FIELDS.get(name, name)
-
-
 def _code(text: str | None) -> str | None:
     """An ISO code as GLEIF gives it (``US-DE`` kept whole), if its country is a real one."""
     if text is None:
@@ -473,7 +349,7 @@ def _zip_members(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
     except (OSError, zipfile.BadZipFile) as e:
         raise RegistryError(f"cannot read the zip file: {e}", source=str(path)) from e
 
-    def members() -> Iterator[tuple[str, IO[bytes]]]:
+    def members() -> Generator[tuple[str, IO[bytes]], None, None]:
         for info in archive.infolist():
             if info.is_dir():
                 continue
@@ -485,5 +361,5 @@ def _zip_members(path: Path) -> Iterator[Iterator[tuple[str, IO[bytes]]]]:
                     f"cannot read zip member {info.filename!r}: {e}", source=str(path)
                 ) from e
 
-    with archive:
-        yield members()
+    with archive, closing(members()) as opened:  # closing: a member read in part is closed
+        yield opened

@@ -17,15 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
-from stakegate.errors import RegistryError
+from stakegate import settings
+from stakegate.errors import ParseError, RegistryError
+from stakegate.registry.strict_json import StreamDecoder
 
 __all__ = ["JsonItem", "iter_json_items"]
 
 CHUNK: Final = 1 << 20
-# A single statement larger than this is malformed (or not JSON at all): stop reading, rather
-# than buffer the rest of a multi-gigabyte file looking for its end.
-MAX_ITEM: Final = 64 << 20
 _WHITESPACE: Final = " \t\n\r"
+# The one strict JSON reading (duplicate keys, NaN, numbers out of range are refused).
+_DECODER: Final = StreamDecoder()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +36,6 @@ class JsonItem:
     value: object
     index: int
     line: int
-
-
-class _NotJson(ValueError):
-    """NaN or Infinity: accepted by Python's decoder, but not JSON."""
-
-
-def _reject_constant(name: str) -> object:
-    raise _NotJson(f"{name} is not a JSON number")
-
-
-_DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def iter_json_items(path: Path) -> Iterator[JsonItem]:
@@ -128,17 +118,18 @@ class _Reader:
         while True:
             try:
                 value, end = _DECODER.raw_decode(self.buf, self.pos)
-            except _NotJson as e:
-                raise self.error(f"malformed JSON: {e}") from None
+            except ParseError as e:
+                raise RegistryError(
+                    e.reason,
+                    source=self.source,
+                    record=f"line {self.line}",
+                    field=e.keypath() or None,
+                ) from None
             except json.JSONDecodeError as e:
                 if self._more():
                     continue
                 line, column = self.where(e.pos)
                 raise self.error(f"malformed JSON at column {column}: {e.msg}", line) from None
-            except RecursionError:
-                raise self.error("malformed JSON: nested too deeply") from None
-            except ValueError as e:  # e.g. an integer with more digits than Python converts
-                raise self.error(f"malformed JSON: {e}") from None
             # A value that ends exactly at the end of the buffer may continue (a number).
             if end == len(self.buf) and self._more():
                 continue
@@ -146,8 +137,12 @@ class _Reader:
             return value
 
     def _more(self) -> bool:
-        if len(self.buf) - self.pos > MAX_ITEM:
-            raise self.error(f"malformed JSON: a value longer than {MAX_ITEM >> 20} MB")
+        limit = settings.IMPORT_MAX_RECORD
+        if len(self.buf) - self.pos > limit:
+            raise self.error(
+                f"a JSON value longer than {limit:,} characters "
+                "(setting STAKEGATE_IMPORT_MAX_RECORD)"
+            )
         return self.fill()
 
     def items(self) -> Iterator[JsonItem]:

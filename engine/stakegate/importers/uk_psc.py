@@ -36,15 +36,15 @@ holds control could allow what should be denied, while counting a ceased one can
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.errors import RegistryError
-from stakegate.importers.base import RegistryBuilder, ended_by
+from stakegate.errors import ParseError, RegistryError
+from stakegate.importers.base import RegistryBuilder, bounded_lines, ended_by
 from stakegate.importers.countries import normalise_country
+from stakegate.registry.strict_json import loads
 
 __all__ = ["import_files", "nature_of_control"]
 
@@ -136,7 +136,7 @@ class _PscImporter:
             message = f"cannot read the file: {e.strerror or e}"
             raise RegistryError(message, source=self.source) from e
         with handle:
-            for number, raw in enumerate(handle, start=1):
+            for number, raw in enumerate(bounded_lines(handle, self.source), start=1):
                 if not raw.strip():
                     continue
                 self.record(self.parse_line(raw, number), number)
@@ -146,14 +146,12 @@ class _PscImporter:
 
     def parse_line(self, raw: bytes, line: int) -> dict[str, Any]:
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as e:
-            message = f"malformed JSON at column {e.colno}: {e.msg}"
-            if line == 1 and raw.lstrip()[:1] in (b"[", b"{", b"<"):
+            value = loads(raw)
+        except ParseError as e:
+            message = e.reason.replace(" at line 1, column", " at column")
+            if line == 1 and raw.lstrip()[:1] in (b"[", b"{", b"<") and not e.path:
                 message += "; expected a PSC snapshot: JSON lines, one complete record per line"
-            raise self.error(line, None, message) from None
-        except (UnicodeDecodeError, RecursionError, ValueError) as e:
-            raise self.error(line, None, f"malformed JSON: {e}") from None
+            raise self.error(line, e.keypath() or None, message) from None
         if isinstance(value, list) and line == 1:
             raise self.error(
                 line, None, "expected JSON lines, one PSC record per line, got a JSON array"

@@ -4,7 +4,8 @@
 takes about 14 s per 100k entities and 200k edges, too slow for million-entity registries, so the
 schema checks the top-level shape and ``fast_problems`` checks the records by hand, with the same
 messages; ``schema_problems`` runs the schema on everything (the reference the tests hold the fast
-check to). ``registry_error`` turns problems into one ``RegistryError`` naming file, record, field.
+check to). ``problems.registry_error`` turns problems into one ``RegistryError`` naming file,
+record and field (re-exported here).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any, Final
 import jsonschema
 
 from stakegate import settings
-from stakegate.errors import RegistryError
+from stakegate.registry.problems import MAX_REPORTED, SECTIONS, Problem, problem, registry_error
 
 __all__ = [
     "CODE_MESSAGE",
@@ -35,9 +36,6 @@ __all__ = [
     "record_spec",
 ]
 
-# Problems listed in one error message; the count of the rest is given.
-MAX_REPORTED: Final = 5
-
 
 @cache
 def registry_schema() -> dict[str, Any]:
@@ -47,50 +45,9 @@ def registry_schema() -> dict[str, Any]:
     return schema
 
 
-# --- problems and messages -----------------------------------------------------------------
+# --- messages ----------------------------------------------------------------------------
 
-_SECTIONS: Final = {"entities": 0, "ownership": 1}
 _MISSING: Final = object()
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    order: tuple[int, int]  # (section, index) for sorting; top level is (-1, 0)
-    record: str | None
-    field: str | None
-    message: str
-
-    def key(self) -> tuple[int, int, str, str]:
-        return (*self.order, self.field or "", self.message)
-
-
-def problem(doc: object, path: Iterable[str | int], message: str) -> Problem:
-    """A problem at a document path such as ``("ownership", 7, "percent", "min")``."""
-    parts = list(path)
-    if len(parts) >= 2 and parts[0] in _SECTIONS and isinstance(parts[1], int):
-        section, index = str(parts[0]), parts[1]
-        record = _record_label(doc, section, index)
-        order, rest = (_SECTIONS[section], index), parts[2:]
-    else:
-        record, order, rest = None, (-1, 0), parts
-    return Problem(order, record, ".".join(map(str, rest)) or None, message)
-
-
-def _record_label(doc: object, section: str, index: int) -> str:
-    """``entities[3] (id 'acme-sg')`` or ``ownership[7] (acme-cn -> acme-sg)``."""
-    try:
-        rec = doc[section][index]  # type: ignore[index]
-    except (TypeError, KeyError, IndexError):
-        rec = None
-    label = f"{section}[{index}]"
-    if not isinstance(rec, dict):
-        return label
-    if section == "entities" and isinstance(rec.get("id"), str):
-        return f"{label} (id {rec['id']!r})"
-    owner, owned = rec.get("owner"), rec.get("owned")
-    if section == "ownership" and isinstance(owner, str) and isinstance(owned, str):
-        return f"{label} ({owner} -> {owned})"
-    return label
 
 
 def _show(value: object) -> str:
@@ -144,6 +101,7 @@ def _enum_message(value: object, options: Iterable[str]) -> str:
 CODE_MESSAGE: Final = "{!r} is not an ISO 3166 country or subdivision code such as 'CN' or 'RU-MOW'"
 _REQUIRED: Final = "is required"
 _EMPTY: Final = "must not be empty"
+_BLANK: Final = "must not be blank (only whitespace)"
 _LIMITS: Final = {"exclusiveMinimum": "more than", "minimum": "at least", "maximum": "at most"}
 
 
@@ -159,7 +117,7 @@ def _validator(top_level_only: bool) -> jsonschema.protocols.Validator:
     schema = registry_schema()
     if top_level_only:
         schema = copy.deepcopy(schema)
-        for name in _SECTIONS:
+        for name in SECTIONS:
             del schema["properties"][name]["items"]
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
@@ -176,7 +134,7 @@ def schema_problems(doc: object, *, top_level_only: bool = False) -> list[Proble
         value: Any = error.validator_value
         schema: Any = error.schema
         # The field named in messages: None for the document itself, "" for a whole record.
-        field: str | None = ".".join(map(str, path[2:] if path and path[0] in _SECTIONS else path))
+        field: str | None = ".".join(map(str, path[2:] if path and path[0] in SECTIONS else path))
         field = field if path else None
         if keyword == "required":
             out += [problem(doc, [*path, k], _REQUIRED) for k in value if k not in instance]
@@ -191,8 +149,11 @@ def schema_problems(doc: object, *, top_level_only: bool = False) -> list[Proble
             out.append(problem(doc, path, _EMPTY))
         elif keyword == "enum":
             out.append(problem(doc, path, _enum_message(instance, value)))
-        elif keyword == "pattern":
+        elif keyword == "pattern" and value != r"\S":
             out.append(problem(doc, path, CODE_MESSAGE.format(instance)))
+        elif keyword == "pattern":
+            if instance:  # an empty string is reported by minLength
+                out.append(problem(doc, path, _BLANK))
         elif keyword in _LIMITS:
             out.append(problem(doc, path, _limit_message(str(keyword), value, instance)))
         else:  # a keyword this module does not know yet: keep jsonschema's own words
@@ -254,6 +215,7 @@ def fast_problems(doc: object) -> list[Problem]:
                 and rec.keys() <= entity_fields
                 and type(eid := rec.get("id")) is str
                 and eid
+                and not eid.isspace()
                 and rec.get("type") in types
                 and type(rec.get("name", "")) is str
                 and type(rec.get("notes", "")) is str
@@ -261,7 +223,7 @@ def fast_problems(doc: object) -> list[Problem]:
                 and (type(h := rec.get("headquarters", "CN")) is str and code(h))
             ):
                 out += _entity_problems(doc, i, rec, spec)
-    holding_fields = spec.holding_fields
+    holding_fields, band_fields = spec.holding_fields, spec.band_fields
     holdings = doc.get("ownership")
     if isinstance(holdings, list):
         for i, rec in enumerate(holdings):
@@ -270,21 +232,41 @@ def fast_problems(doc: object) -> list[Problem]:
                 and rec.keys() <= holding_fields
                 and type(owner := rec.get("owner")) is str
                 and owner
+                and not owner.isspace()
                 and type(owned := rec.get("owned")) is str
                 and owned
+                and not owned.isspace()
                 and (len(rec) == 3 or _optional_fields_ok(rec, spec))
-                and ((t := type(p := rec.get("percent", 0))) is int or t is float)
-                and 0 < p <= 100
+                and (
+                    ((t := type(p := rec.get("percent", 0))) is int or t is float)
+                    and 0 < p <= 100
+                    or t is dict
+                    and _band_ok(p, band_fields)
+                )
             ):
                 out += _holding_problems(doc, i, rec, spec)
     return out
+
+
+def _band_ok(band: dict[str, Any], fields: frozenset[str]) -> bool:
+    """A band the schema accepts (min <= max is the loader's check, not the schema's)."""
+    lo, hi = band.get("min"), band.get("max")
+    return (
+        band.keys() <= fields
+        and (type(lo) is int or type(lo) is float)
+        and (type(hi) is int or type(hi) is float)
+        and 0 <= lo <= 100
+        and 0 < hi <= 100
+        and type(band.get("min_exclusive", False)) is bool
+        and type(band.get("max_exclusive", False)) is bool
+    )
 
 
 def _optional_fields_ok(rec: dict[str, Any], spec: _Spec) -> bool:
     return (
         type(rec.get("notes", "")) is str
         and rec.get("interest", "shares") in spec.interests
-        and (type(n := rec.get("interest_id", "x")) is str and n != "")
+        and (type(n := rec.get("interest_id", "x")) is str and n != "" and not n.isspace())
     )
 
 
@@ -317,6 +299,8 @@ def _entity_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Prob
             out.append(problem(doc, path, _type_message("string", v, k)))
         elif k == "id" and not v:
             out.append(problem(doc, path, _EMPTY))
+        elif k == "id" and v.isspace():
+            out.append(problem(doc, path, _BLANK))
         elif k == "type" and not (isinstance(v, str) and v in spec.types):
             out.append(problem(doc, path, _enum_message(v, spec.types)))
         elif k in ("jurisdiction", "headquarters") and not spec.code.search(v):
@@ -337,6 +321,8 @@ def _holding_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Pro
             out.append(problem(doc, ("ownership", i, k), _type_message("string", v, k)))
         elif k != "notes" and v == "":
             out.append(problem(doc, ("ownership", i, k), _EMPTY))
+        elif k != "notes" and isinstance(v, str) and v.isspace():
+            out.append(problem(doc, ("ownership", i, k), _BLANK))
     interest = rec.get("interest", "shares")
     if not (isinstance(interest, str) and interest in spec.interests):
         out.append(
@@ -384,22 +370,3 @@ def _number_problems(
     if v > 100:
         out.append(problem(doc, path, _limit_message("maximum", 100, v)))
     return out
-
-
-def registry_error(problems: list[Problem], source: str) -> RegistryError:
-    """One error naming the first problem, listing a few more and counting the rest."""
-    ordered = sorted(set(problems), key=Problem.key)
-    first, rest = ordered[0], ordered[1:]
-    message = first.message
-    if rest:
-        message += f"\n  {len(rest)} more problem{'s' if len(rest) > 1 else ''}:"
-        for p in rest[: MAX_REPORTED - 1]:
-            where = ", ".join(
-                x
-                for x in (p.record and f"record {p.record}", p.field and f"field {p.field!r}")
-                if x
-            )
-            message += f"\n  - {where + ': ' if where else ''}{p.message}"
-        if len(rest) > MAX_REPORTED - 1:
-            message += f"\n  - ... and {len(rest) - (MAX_REPORTED - 1)} more"
-    return RegistryError(message, source=source, record=first.record, field=first.field)

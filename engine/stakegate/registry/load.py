@@ -18,12 +18,15 @@ from __future__ import annotations
 import difflib
 import gc
 import math
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, BinaryIO, Final
 
+from stakegate import settings
 from stakegate.errors import RegistryError
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import (
@@ -60,10 +63,7 @@ def load_registry(path: str | Path) -> Registry:
     anything else (and ``-``, stdin) as JSON, falling back to YAML."""
     stdin = str(path) == "-"
     source = "<stdin>" if stdin else str(path)
-    try:
-        data = sys.stdin.buffer.read() if stdin else Path(path).read_bytes()
-    except OSError as e:
-        raise RegistryError(f"cannot read the registry: {e.strerror or e}", source=source) from e
+    data = _read_bounded(path, source, settings.REGISTRY_MAX_BYTES)
     suffix = "" if stdin else Path(path).suffix.lower()
     with _gc_paused():
         return parse_registry(parse_document(data, suffix, source), source)
@@ -82,6 +82,44 @@ def parse_registry(document: object, source: str, *, full_schema: bool = False) 
             raise registry_error(problems, source)
         assert isinstance(document, dict)  # the schema guarantees the shape from here on
         return _build(document, source)
+
+
+def _read_bounded(path: str | Path, source: str, limit: int) -> bytes:
+    """The file's bytes, refused when larger than ``limit``: a regular file unread, a stream
+    (standard input, a pipe) once it has passed the limit."""
+    try:
+        if str(path) == "-":
+            data = _read_stream(sys.stdin.buffer, limit)
+        else:
+            with open(path, "rb") as handle:
+                regular = stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+                too_big = regular and os.fstat(handle.fileno()).st_size > limit
+                data = b"" if too_big else handle.read() if regular else _read_stream(handle, limit)
+                too_big = too_big or len(data) > limit
+    except OSError as e:
+        raise RegistryError(f"cannot read the registry: {e.strerror or e}", source=source) from e
+    if str(path) == "-":
+        too_big = len(data) > limit
+    if too_big:
+        raise RegistryError(
+            f"the registry is larger than {limit:,} bytes, the limit "
+            "(setting STAKEGATE_REGISTRY_MAX_BYTES)",
+            source=source,
+        )
+    return data
+
+
+def _read_stream(handle: BinaryIO, limit: int) -> bytes:
+    """At most ``limit + 1`` bytes, read in chunks (``read(limit)`` would allocate it all)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = handle.read(min(1 << 24, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 @contextmanager

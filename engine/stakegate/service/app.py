@@ -40,6 +40,7 @@ from stakegate.service.models import (
     DecisionResponse,
     ErrorResponse,
 )
+from stakegate.service.strict_body import StrictJsonRoute
 
 __all__ = ["create_app"]
 
@@ -175,6 +176,7 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
         lifespan=lifespan,
     )
     app.state.service = engine
+    app.router.route_class = StrictJsonRoute  # duplicate keys, NaN: 422 naming the key path
     app.add_exception_handler(EngineError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(_Unauthorized, _unauthorized)

@@ -1,0 +1,68 @@
+"""Output files written whole or not at all, with errors that name the path.
+
+Every command that writes ``--out`` (decisions, review reports, imported registries) goes
+through ``atomic_write``: it writes a hidden partial file beside the target and renames it only
+when everything was written, so a failed run leaves the target untouched. ``check_output_path``
+is called first, before any long work, so that a missing directory or a directory given as the
+file is an ``InputError`` naming the path (exit 2), not a traceback at the end of a long run.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from stakegate.errors import InputError
+
+__all__ = ["PARTIAL_MARKER", "atomic_write", "check_output_path"]
+
+PARTIAL_MARKER = ".partial-"
+# Errors of writing itself (a full disk), told apart from the caller's own OSErrors.
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def check_output_path(out: str | Path, param: str = "out") -> Path:
+    """``out`` as a path a file can be written to; ``InputError`` naming it otherwise."""
+    target = Path(out)
+    parent = target.parent
+    if target.is_dir():
+        raise InputError(f"{out} is a directory; give the name of a file to write", param=param)
+    if not parent.exists():
+        raise InputError(f"{out}: the directory {parent} does not exist", param=param)
+    if not parent.is_dir():
+        raise InputError(f"{out}: {parent} is not a directory", param=param)
+    return target
+
+
+@contextmanager
+def atomic_write(
+    out: str | Path, param: str = "out", newline: str | None = ""
+) -> Iterator[IO[str]]:
+    """A text handle on a partial file that becomes ``out`` when the block ends without error."""
+    target = check_output_path(out, param)
+    try:
+        fd, partial = tempfile.mkstemp(prefix=f".{target.name}{PARTIAL_MARKER}", dir=target.parent)
+    except OSError as e:
+        raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
+            try:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            except OSError as e:
+                if e.errno not in _WRITE_ERRORS:
+                    raise
+                raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+        try:
+            os.replace(partial, target)
+        except OSError as e:
+            raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
