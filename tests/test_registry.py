@@ -21,6 +21,7 @@ from stakegate.registry.check import Problem as _Problem
 from stakegate.registry.check import fast_problems as _fast_problems
 from stakegate.registry.check import registry_schema
 from stakegate.registry.check import schema_problems as _schema_problems
+from stakegate.registry.dates import DATE_PATTERN
 from stakegate.registry.load import load_registry, parse_registry
 from stakegate.registry.model import Entity, EntityType, Holding, InterestType, Registry
 from stakegate.registry.parse import parse_document
@@ -286,7 +287,7 @@ def test_many_problems_lists_the_first_few_and_counts_the_rest():
         "  - record entities[1] (id 'b'), field 'jurisdiction': 'China' is not an ISO 3166 "
         "country or subdivision code such as 'CN' or 'RU-MOW'",
         "  - record entities[2] (id 'c'), field 'headquater': unknown field; did you mean "
-        "'headquarters'? allowed: headquarters, id, jurisdiction, name, notes, type",
+        "'headquarters'? allowed: designations, headquarters, id, jurisdiction, name, notes, type",
         "  - record entities[3], field 'id': is required",
         "  - record ownership[0] (a -> b), field 'percent': must be more than 0, got 0",
     ]
@@ -468,7 +469,9 @@ def test_fast_check_reads_its_names_from_the_schema():
         "jurisdiction",
         "headquarters",
         "notes",
+        "designations",
     }
+    assert defs["date"]["pattern"] == DATE_PATTERN
 
 
 def test_registry_schema_is_valid_draft_2020_12():

@@ -35,6 +35,7 @@ from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
 from stakegate.policy.runtime import LocalOpa
 from stakegate.policy.schemas import validate_facts
 from stakegate.policy.view import VIEW_QUERY, PolicyView
+from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import load_registry
 from stakegate.registry.model import Registry
 
@@ -150,7 +151,9 @@ class Pipeline:
     ) -> None:
         self.view = view
         self.as_of = as_of
-        self.facts: RegistryFacts = compute_facts(registry, view, mode=data_faults)
+        # The holdings and designations that count on the day decided for, and their faults.
+        dated = registry_as_of(registry, as_of)
+        self.facts: RegistryFacts = compute_facts(dated, view, mode=data_faults)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.facts!r} as_of={self.as_of} revision={self.view.revision!r}>"

@@ -22,6 +22,13 @@ from typing import Any, Final
 import jsonschema
 
 from stakegate import settings
+from stakegate.registry.dates import (
+    DATE_MESSAGE,
+    DATE_PATTERN,
+    date_problems,
+    designation_problems,
+    is_date_text,
+)
 from stakegate.registry.problems import MAX_REPORTED, SECTIONS, Problem, problem, registry_error
 
 __all__ = [
@@ -149,6 +156,8 @@ def schema_problems(doc: object, *, top_level_only: bool = False) -> list[Proble
             out.append(problem(doc, path, _EMPTY))
         elif keyword == "enum":
             out.append(problem(doc, path, _enum_message(instance, value)))
+        elif keyword == "pattern" and value == DATE_PATTERN:
+            out.append(problem(doc, path, f"{DATE_MESSAGE}, got {instance!r}"))
         elif keyword == "pattern" and value != r"\S":
             out.append(problem(doc, path, CODE_MESSAGE.format(instance)))
         elif keyword == "pattern":
@@ -221,6 +230,7 @@ def fast_problems(doc: object) -> list[Problem]:
                 and type(rec.get("notes", "")) is str
                 and (type(j := rec.get("jurisdiction", "CN")) is str and code(j))
                 and (type(h := rec.get("headquarters", "CN")) is str and code(h))
+                and "designations" not in rec  # rare: checked in full below
             ):
                 out += _entity_problems(doc, i, rec, spec)
     holding_fields, band_fields = spec.holding_fields, spec.band_fields
@@ -267,6 +277,8 @@ def _optional_fields_ok(rec: dict[str, Any], spec: _Spec) -> bool:
         type(rec.get("notes", "")) is str
         and rec.get("interest", "shares") in spec.interests
         and (type(n := rec.get("interest_id", "x")) is str and n != "" and not n.isspace())
+        and ("start" not in rec or is_date_text(rec["start"]))
+        and ("end" not in rec or is_date_text(rec["end"]))
     )
 
 
@@ -305,6 +317,8 @@ def _entity_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Prob
             out.append(problem(doc, path, _enum_message(v, spec.types)))
         elif k in ("jurisdiction", "headquarters") and not spec.code.search(v):
             out.append(problem(doc, path, CODE_MESSAGE.format(v)))
+        elif k == "designations":
+            out += designation_problems(doc, i, v)
     return out
 
 
@@ -330,6 +344,9 @@ def _holding_problems(doc: object, i: int, rec: object, spec: _Spec) -> list[Pro
         )
     if "percent" in rec:
         out += _percent_problems(doc, i, rec["percent"], spec)
+    for k in ("start", "end"):
+        if k in rec:
+            out += date_problems(doc, ("ownership", i, k), rec[k])
     return out
 
 

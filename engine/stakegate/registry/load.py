@@ -23,6 +23,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
@@ -38,24 +39,20 @@ from stakegate.registry.check import (
     registry_error,
     schema_problems,
 )
+from stakegate.registry.dates import calendar_problem, day_problems, parse_day
+from stakegate.registry.faults import registry_as_of
 from stakegate.registry.model import (
-    DataFault,
+    Designation,
     Entity,
     EntityType,
     Holding,
     InterestType,
     Registry,
-    pair_shares,
 )
 from stakegate.registry.parse import parse_document
 
 __all__ = ["load_registry", "parse_registry"]
 
-# Owners listed when the shares of one entity add up to more than 100.
-MAX_LISTED_OWNERS: Final = 10
-# Owners' minimum shares of one entity may exceed 100 by this much (float noise) before it is a
-# fault. Fixed, unlike the policy's percent_tolerance: this checks data, not a decision.
-SUM_TOLERANCE: Final = 1e-9
 
 
 def load_registry(path: str | Path) -> Registry:
@@ -159,7 +156,7 @@ def _build(doc: dict[str, Any], source: str) -> Registry:
             msg = f"duplicate id, first defined at entities[{first_index[eid]}]"
             problems.append(problem(doc, ("entities", i, "id"), msg))
             continue
-        codes: list[str | None] = []
+        codes: list[str | None] = []  # jurisdiction, headquarters
         for k in ("jurisdiction", "headquarters"):
             c = rec.get(k)
             if c is not None:
@@ -169,15 +166,18 @@ def _build(doc: dict[str, Any], source: str) -> Registry:
                     problems.append(problem(doc, ("entities", i, k), CODE_MESSAGE.format(c)))
                 c = normal[c]
             codes.append(c)
-        entities[eid] = Entity(eid, _TYPES[rec["type"]], rec.get("name"), *codes)
+        kind, name, (j, hq) = _TYPES[rec["type"]], rec.get("name"), codes
+        if "designations" in rec:
+            designations = _designations(doc, i, rec["designations"], problems)
+            entities[eid] = Entity(eid, kind, name, j, hq, designations)
+        else:
+            entities[eid] = Entity(eid, kind, name, j, hq)
 
-    holdings: list[Holding] = []
-    faults: list[DataFault] = []
-    edges: dict[tuple[str, str, InterestType], int] = {}
+    records: list[Holding] = []
     exact: dict[float, Interval | str] = {}  # Interval is frozen: one per distinct share
-    append = holdings.append
-    records = doc.get("ownership", ())
-    for i, rec in enumerate(records):
+    append = records.append
+    dated = False
+    for i, rec in enumerate(doc.get("ownership", ())):
         owner, owned = rec["owner"], rec["owned"]
         pct = rec.get("percent")
         share: Interval | str | None
@@ -190,44 +190,52 @@ def _build(doc: dict[str, Any], source: str) -> Registry:
         if owner not in entities or owned not in entities or isinstance(share, str):
             problems += _holding_problems(doc, i, entities, share)
             continue
-        if "interest" in rec or "interest_id" in rec:
-            holding = Holding(
+        if len(rec) == 3 and "percent" in rec:  # the common record: owner, owned, percent
+            append(Holding(owner, owned, share, i))
+            continue
+        start, end = _interval(doc, ("ownership", i), rec, "start", "end", problems)
+        dated = dated or start is not None or end is not None
+        append(
+            Holding(
                 owner, owned, share, i, _INTERESTS[rec.get("interest", "shares")],
-                rec.get("interest_id"),
-            )  # fmt: skip
-        else:
-            holding = Holding(owner, owned, share, i)
-        if owner == owned:
-            msg = f"an entity cannot own itself ({owner!r})"
-            faults.append(DataFault("self_ownership", owned, (_label(holding),), msg))
-            continue
-        first = edges.setdefault((owner, owned, holding.interest), len(holdings))
-        if first != len(holdings):
-            fault = _duplicate(holdings[first], holding)
-            if fault is not None:
-                faults.append(fault)
-            continue
-        append(holding)
+                rec.get("interest_id"), start, end,
+            )
+        )  # fmt: skip
     if problems:
         raise registry_error(problems, source)
-    faults += _oversubscribed(holdings)
-    return Registry(source, entities, holdings, faults)
+    return registry_as_of(Registry(source, entities, records, [], None, None, dated), None)
 
 
-def _label(h: Holding) -> str:
-    return f"ownership[{h.record}] ({h.owner} -> {h.owned})"
+def _interval(
+    doc: dict[str, Any],
+    where: tuple[str | int, ...],
+    rec: dict[str, Any],
+    first: str,
+    last: str,
+    problems: list[Problem],
+) -> tuple[date | None, date | None]:
+    """A record's two dates (the record check saw their form); problems for a day the calendar
+    lacks or an interval that ends before it starts."""
+    days: list[date | None] = []
+    for key in (first, last):
+        text = rec.get(key)
+        day = None if text is None else parse_day(text)
+        if text is not None and day is None:
+            problems.append(calendar_problem(doc, (*where, key), text))
+        days.append(day)
+    problems += day_problems(doc, where, days[0], days[1], f"{first}/{last}")
+    return days[0], days[1]
 
 
-def _duplicate(first: Holding, again: Holding) -> DataFault | None:
-    """None when ``again`` is ``first`` reported twice (same ``interest_id``); else a fault."""
-    if first.interest_id is not None and first.interest_id == again.interest_id:
-        return None
-    msg = (
-        f"duplicate holding, {again.owner!r} already owns {again.owned!r} at "
-        f"ownership[{first.record}]; give one share (a band if uncertain), or the same "
-        "interest_id if both records report one interest"
-    )
-    return DataFault("duplicate_holding", again.owned, (_label(first), _label(again)), msg)
+def _designations(
+    doc: dict[str, Any], i: int, items: list[dict[str, Any]], problems: list[Problem]
+) -> tuple[Designation, ...]:
+    out = []
+    for n, item in enumerate(items):
+        where = ("entities", i, "designations", n)
+        since, until = _interval(doc, where, item, "since", "until", problems)
+        out.append(Designation(item["list"], item.get("program"), since, until))
+    return tuple(out)
 
 
 def _holding_problems(
@@ -266,43 +274,3 @@ def _share(pct: int | float | dict[str, Any]) -> Interval | str:
     if lo == hi and (lo_x or hi_x):
         return f"band min and max are both {lo} with an exclusive bound: no share fits"
     return Interval(float(lo), float(hi), lo_x, hi_x)
-
-
-def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:
-    """Owners of one entity whose minimum shares add up to more than 100 percent."""
-    pairs = pair_shares(holdings, None)
-    totals: dict[str, float] = {}
-    for (_, owned), share in pairs.items():
-        totals[owned] = totals.get(owned, 0.0) + share.min
-    suspects = {k for k, v in totals.items() if v >= 100 - SUM_TOLERANCE}
-    if not suspects:
-        return []
-    by_owned: dict[str, list[Holding]] = {}
-    for h in holdings:
-        if h.owned in suspects and h.share is not None:
-            by_owned.setdefault(h.owned, []).append(h)
-    out = []
-    for owned, hs in by_owned.items():
-        owners = list(dict.fromkeys(h.owner for h in hs))
-        shares = [pairs[o, owned] for o in owners]
-        total = math.fsum(s.min for s in shares)
-        exclusive = any(s.min_exclusive for s in shares)
-        if total <= 100 + SUM_TOLERANCE and not (exclusive and total >= 100 - SUM_TOLERANCE):
-            continue
-        first = {h.owner: h for h in reversed(hs)}
-        shown = owners[:MAX_LISTED_OWNERS]
-        parts = ", ".join(
-            f"{_label(first[o])} {'more than ' if s.min_exclusive else ''}{s.min:g}"
-            for o, s in zip(shown, shares, strict=False)
-        )
-        if len(owners) > len(shown):
-            parts += f", and {len(owners) - len(shown)} more"
-        if total > 100 + SUM_TOLERANCE:
-            held = f"at least {total:g} percent between them, more than 100"
-        else:
-            held = f"more than 100 percent between them ({total:g}, with exclusive bounds)"
-        msg = f"owners of {owned!r} hold {held}: {parts}"
-        records = tuple(_label(h) for h in hs)
-        details = {"total_percent": total, "exclusive": exclusive}
-        out.append(DataFault("oversubscribed", owned, records, msg, details))
-    return out

@@ -7,13 +7,16 @@ only from records that passed the checks. Codes are upper case and ``None`` mean
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 from stakegate.ownership.interval import Interval
+from stakegate.registry.dates import live_at
 
 __all__ = [
     "DataFault",
+    "Designation",
     "Entity",
     "EntityType",
     "Holding",
@@ -43,6 +46,20 @@ class InterestType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Designation:
+    """The entity is on sanctions list ``list`` (under ``program``) from ``since`` until
+    ``until``; open bounds when absent."""
+
+    list: str
+    program: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def is_live(self, as_of: date) -> bool:
+        return live_at(self.since, self.until, as_of)
+
+
+@dataclass(frozen=True, slots=True)
 class Entity:
     """One registry entity; codes are upper case, ``None`` means unknown."""
 
@@ -51,6 +68,11 @@ class Entity:
     name: str | None = None
     jurisdiction: str | None = None
     headquarters: str | None = None
+    designations: tuple[Designation, ...] = ()
+
+    def designations_at(self, as_of: date) -> tuple[Designation, ...]:
+        """The designations that count on ``as_of`` (a delisted party's no longer do)."""
+        return tuple(d for d in self.designations if d.is_live(as_of))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +89,15 @@ class Holding:
     record: int
     interest: InterestType = InterestType.SHARES
     interest_id: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def is_live(self, as_of: date) -> bool:
+        return live_at(self.start, self.end, as_of)
+
+    @property
+    def is_dated(self) -> bool:
+        return self.start is not None or self.end is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,22 +127,34 @@ class DataFault:
 
 @dataclass(frozen=True, slots=True)
 class Registry:
-    """A validated registry: entities by id in file order, their holdings, and data faults.
+    """A validated registry as of a day: entities by id in file order, the holdings that count,
+    and the data faults among them.
 
-    Holdings exclude self-ownership records and the later records of a duplicate pair, which are
-    reported in ``faults`` instead.
+    ``records`` are every ownership record as read; ``holdings`` those live on ``as_of`` (all of
+    them when ``as_of`` is None), less self-ownership records and the later records of a
+    duplicate pair, which are reported in ``faults`` instead. ``registry_as_of`` (in
+    ``registry.faults``) gives the view of another day.
     """
 
     source: str
     entities: dict[str, Entity]
     holdings: list[Holding]
     faults: list[DataFault] = field(default_factory=list)
+    records: list[Holding] | None = field(default=None, compare=False)
+    as_of: date | None = None
+    # Whether any record carries a start or end date (if not, every day's view is the same).
+    dated: bool = field(default=False, compare=False)
 
     def __repr__(self) -> str:
+        day = f", as_of={self.as_of}" if self.as_of else ""
         return (
             f"Registry(source={self.source!r}, entities={len(self.entities)}, "
-            f"holdings={len(self.holdings)}, faults={len(self.faults)})"
+            f"holdings={len(self.holdings)}, faults={len(self.faults)}{day})"
         )
+
+    @property
+    def all_records(self) -> list[Holding]:
+        return self.holdings if self.records is None else self.records
 
 
 def pair_shares(

@@ -12,8 +12,10 @@ allow. So a plain (unquoted) scalar is read here only when every reading agrees:
   and finite (read as the nearest double, as JSON numbers are);
 * every other plain scalar that YAML 1.1 or 1.2 reads as a number, boolean, date, merge key or
   value (``051``, ``0x3C``, ``0o17``, ``0b11``, ``1_000``, ``1:00``, ``1e5``, ``+5``, ``.5``,
-  ``.inf``, ``.nan``, ``yes``, ``NO``, ``on``, ``y``, ``2024-01-31``, ``<<``) is refused with a
-  ``ParseError`` naming it: quote it if it is text, write it plainly if it is a number;
+  ``.inf``, ``.nan``, ``yes``, ``NO``, ``on``, ``y``, ``2024-01-31T10:00:00``, ``<<``) is refused
+  with a ``ParseError`` naming it: quote it if it is text, write it plainly if it is a number;
+* except a calendar day written ``YYYY-MM-DD``: YAML 1.1 reads that day's date, 1.2 its text,
+  the same day either way; it is read as the text (registry dates are text fields);
 * anything else is text, as are quoted and block scalars.
 
 Anchors, aliases and tags (other than ``!!str``, ``!!map``, ``!!seq``) are refused: registries
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 from typing import IO, Any, Final
 
 import yaml
@@ -67,6 +70,15 @@ _DATE_1_1: Final = re.compile(
     r"(?:[ \t]*(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?))?"
 )
 _QUOTE: Final = "; quote it if it is text"
+_DAY: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _is_calendar_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def plain_scalar(text: str) -> object:
@@ -101,6 +113,10 @@ def _special(text: str) -> object:
             f"plain {text} is read as a boolean by YAML 1.1 and as text by YAML 1.2 "
             f"(e.g. NO for Norway){_QUOTE}, or write true or false"
         )
+    if _DAY.fullmatch(text) and _is_calendar_day(text):
+        # YAML 1.1 reads the date of that day, 1.2 the text naming it: the same day either
+        # way, and dates in a registry are text fields (start, end, since, until).
+        return text
     if _DATE_1_1.fullmatch(text):
         raise ValueError(f"plain {text} is read as a date by YAML 1.1 and as text by 1.2{_QUOTE}")
     if text in ("<<", "="):
