@@ -167,7 +167,9 @@ def test_opa_url_with_require_approval_needs_the_bundle(opa_server, monkeypatch)
     monkeypatch.setattr(settings, "REVIEWER_KEYS", REVIEWERS, raising=False)
     result = check("--opa-url", opa_server.url)  # an OPA running the unsigned directory
     assert (result.exit_code, result.stdout) == (2, "")
-    assert "--opa-url with --require-approval needs --policy BUNDLE.tar.gz" in result.stderr
+    assert "--policy: with approval required, a remote OPA needs the approved bundle" in (
+        result.stderr
+    )
 
 
 def test_remote_opa_serving_the_approved_bundle_is_accepted(remote: str, approved: Path):
@@ -208,7 +210,7 @@ def test_policy_directory_with_opa_url_is_a_usage_error(remote: str):
 
 
 def test_service_requires_the_remote_revision(remote: str, approved: Path, opa_server):
-    with pytest.raises(InputError, match="needs --policy"):
+    with pytest.raises(InputError, match="remote OPA needs the approved bundle"):
         ServiceConfig(registry=SMALL, opa_url=remote, trust=APPROVED)
     config = ServiceConfig(registry=SMALL, opa_url=remote, policy=approved, trust=APPROVED)
     with TestClient(create_app(config)) as client:

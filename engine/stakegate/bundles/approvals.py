@@ -75,7 +75,7 @@ def _pem_blocks(text: str, source: Path) -> list[bytes]:
                 blocks.append("\n".join(current).encode() + b"\n")
                 current = None
     if not blocks:
-        raise InputError(f"--reviewer-keys {source}: no PEM public key in it")
+        raise InputError(f"{source}: no PEM public key in it", param="reviewer_keys")
     return blocks
 
 
@@ -84,8 +84,9 @@ def load_reviewer_keys(path: Path | None) -> dict[str, ReviewerKey]:
     or from every ``*.pem`` in a directory."""
     if path is None:
         raise InputError(
-            "approvals are required but no reviewer keys are configured: pass --reviewer-keys "
-            "PATH or set STAKEGATE_REVIEWER_KEYS"
+            "approvals are required but no reviewer keys are configured (a PEM file or a "
+            "directory of them; setting STAKEGATE_REVIEWER_KEYS)",
+            param="reviewer_keys",
         )
     files = sorted(path.glob("*.pem")) if path.is_dir() else [path]
     keys: dict[str, ReviewerKey] = {}
@@ -93,17 +94,21 @@ def load_reviewer_keys(path: Path | None) -> dict[str, ReviewerKey]:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"--reviewer-keys {file}: cannot read ({err})") from None
+            raise InputError(f"{file}: cannot read ({err})", param="reviewer_keys") from None
         for block in _pem_blocks(text, file):
             try:
                 key = serialization.load_pem_public_key(block)
             except ValueError as err:
-                raise InputError(f"--reviewer-keys {file}: not a PEM public key ({err})") from None
+                raise InputError(
+                    f"{file}: not a PEM public key ({err})", param="reviewer_keys"
+                ) from None
             if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-                raise InputError(f"--reviewer-keys {file}: only Ed25519 and RSA keys are accepted")
+                raise InputError(
+                    f"{file}: only Ed25519 and RSA keys are accepted", param="reviewer_keys"
+                )
             keys[key_fingerprint(key)] = key
     if not keys:
-        raise InputError(f"--reviewer-keys {path}: no *.pem public keys in the directory")
+        raise InputError(f"{path}: no *.pem public keys in the directory", param="reviewer_keys")
     return keys
 
 
@@ -111,13 +116,15 @@ def _load_private_key(path: Path) -> PrivateKey:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as err:
-        raise InputError(f"--reviewer-key {path}: {err.strerror or err}") from None
+        raise InputError(f"{path}: {err.strerror or err}", param="reviewer_key") from None
     except (ValueError, TypeError) as err:
         raise InputError(
-            f"--reviewer-key {path}: not an unencrypted PEM private key ({err})"
+            f"{path}: not an unencrypted PEM private key ({err})", param="reviewer_key"
         ) from None
     if not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        raise InputError(f"--reviewer-key {path}: only Ed25519 and RSA keys can sign approvals")
+        raise InputError(
+            f"{path}: only Ed25519 and RSA keys can sign approvals", param="reviewer_key"
+        )
     return key
 
 
@@ -158,14 +165,15 @@ def approve_bundle(
     """Sign ``reviewer``'s approval of ``bundle`` with ``reviewer_key`` and add it to the record
     beside the bundle; return the new entry."""
     if not reviewer.strip():
-        raise InputError("--reviewer must name the person approving")
+        raise InputError("must name the person approving", param="reviewer")
     if reviewer.strip().casefold() == str(bundle.metadata.get("author", "")).strip().casefold():
-        raise InputError(f"--reviewer {reviewer!r} is the bundle's author: no self-approval")
+        raise InputError(f"{reviewer!r} is the bundle's author: no self-approval", param="reviewer")
     key = _load_private_key(reviewer_key)
     fingerprint = key_fingerprint(key.public_key())
     if fingerprint == bundle.key_id:
         raise InputError(
-            f"--reviewer-key {reviewer_key} is the key that signed the bundle: no self-approval"
+            f"{reviewer_key} is the key that signed the bundle: no self-approval",
+            param="reviewer_key",
         )
     record_path = approval_path(bundle.path)
     entries = _read_record(record_path)

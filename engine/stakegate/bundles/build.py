@@ -81,7 +81,7 @@ def bundle_output(out: Path | str | None, version: str) -> Path:
 def bundle_sources(policy: Path) -> dict[str, bytes]:
     """The files of ``policy`` that go into a bundle: rules and data, never tests or docs."""
     if not policy.is_dir():
-        raise InputError(f"{policy}: --policy must be a policy directory to build a bundle")
+        raise InputError(f"{policy}: a bundle is built from a policy directory", param="policy")
     files: dict[str, bytes] = {}
     for path in sorted(policy.rglob("*")):
         rel = path.relative_to(policy).as_posix()
@@ -138,15 +138,16 @@ def _signing_key_pem(signing_key: Path | None) -> bytes:
         try:
             return signing_key.read_bytes()
         except OSError as err:
-            raise InputError(f"--signing-key {signing_key}: {err.strerror or err}") from None
+            raise InputError(f"{signing_key}: {err.strerror or err}", param="signing_key") from None
     configured = settings.BUNDLE_SIGNING_KEY.strip()
     if configured.startswith("-----BEGIN"):
         return configured.encode() + b"\n"
     if configured:
         return _signing_key_pem(Path(configured))
     raise InputError(
-        "no signing key: pass --signing-key PATH or set STAKEGATE_BUNDLE_SIGNING_KEY "
-        "(a PEM path or the PEM itself)"
+        "no signing key: give one (a PEM file), or set STAKEGATE_BUNDLE_SIGNING_KEY to a PEM "
+        "path or the PEM itself",
+        param="signing_key",
     )
 
 
@@ -175,9 +176,9 @@ def build_bundle(
     """Gate, build, sign and verify ``stakegate-<version>.tar.gz``; nothing is written unless
     every gate step passes, and an existing version is never changed."""
     if not _VERSION.match(version):
-        raise InputError(f"--version {version!r}: expected X.Y.Z (e.g. 1.2.0)")
+        raise InputError(f"{version!r}: expected X.Y.Z (e.g. 1.2.0)", param="version")
     if not changelog.strip():
-        raise InputError("--changelog must say what this version changes")
+        raise InputError("must say what this version changes", param="changelog")
     policy = policy or settings.DEFAULT_POLICY
     target = bundle_output(out, version)
     files = bundle_sources(policy)
@@ -281,7 +282,9 @@ def _write_once(target: Path, data: bytes) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(prefix=f".{target.name}.partial-", dir=target.parent)
     except OSError as err:
-        raise InputError(f"--out {target}: cannot write there ({err.strerror or err})") from None
+        raise InputError(
+            f"{target}: cannot write there ({err.strerror or err})", param="out"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -114,8 +114,8 @@ def check_config(
         releases.append((bundle, approvals))
     if not releases:
         raise BundleVerificationError(
-            f"{directory}: no approved release (a bundle signed for --key with "
-            f"{trust.min_approvals} valid approval(s) from --reviewer-keys) to compare with"
+            f"{directory}: no approved release (a bundle signed for the bundle key with "
+            f"{trust.min_approvals} valid approval(s) from trusted reviewer keys) to compare with"
         )
     bundle, approvals = max(releases, key=lambda item: _version_key(item[0]))
     approved = _approved(bundle)

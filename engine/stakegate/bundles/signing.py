@@ -99,8 +99,7 @@ def load_public_key(path: Path) -> rsa.RSAPublicKey:
         key = serialization.load_pem_public_key(path.read_bytes())
     except OSError as err:
         raise BundleVerificationError(
-            f"bundle public key {path}: {err.strerror or err}; set STAKEGATE_BUNDLE_PUBLIC_KEY "
-            "or pass --key"
+            f"bundle public key {path}: {err.strerror or err} (setting STAKEGATE_BUNDLE_PUBLIC_KEY)"
         ) from None
     except ValueError as err:
         raise BundleVerificationError(

@@ -37,7 +37,7 @@ class Trust:
 
     def __post_init__(self) -> None:
         if self.min_approvals < 1:
-            raise InputError(f"--min-approvals {self.min_approvals}: at least 1")
+            raise InputError(f"{self.min_approvals}: at least 1", param="min_approvals")
 
     @classmethod
     def from_settings(cls) -> Trust:
@@ -58,8 +58,9 @@ def verify_bundle_with(bundle: Path, trust: Trust) -> VerifiedBundle:
     """Signature, content and manifest against the configured key; no key, no bundle."""
     if trust.public_key is None:
         raise InputError(
-            f"{bundle}: no public key to verify the bundle against: pass --key PUB.pem or set "
-            "STAKEGATE_BUNDLE_PUBLIC_KEY (no key is trusted by default)"
+            f"{bundle}: no public key to verify the bundle against: configure the bundle "
+            "public key (setting STAKEGATE_BUNDLE_PUBLIC_KEY); no key is trusted by default",
+            param="key",
         )
     return verify_bundle(bundle, trust.public_key)
 
@@ -73,15 +74,15 @@ def verify_for_loading(policy: Path, trust: Trust, as_of: date | None) -> Verifi
     if not _is_bundle(policy):
         if trust.require_approval:
             raise BundleVerificationError(
-                f"{policy}: refused: only approved bundles may be loaded (--require-approval), "
-                "and a policy directory is unsigned; pass --policy bundles/<bundle>.tar.gz"
+                f"{policy}: refused: only approved bundles may be loaded (approval is "
+                "required), and a policy directory is unsigned; give a signed, approved bundle"
             )
         return None
     bundle = verify_bundle_with(policy, trust)
     if as_of is not None and date.fromisoformat(bundle.effective_date) > as_of:
         raise BundleVerificationError(
             f"{policy}: refused: version {bundle.version} takes effect on "
-            f"{bundle.effective_date}, after the decision date {as_of.isoformat()} (--as-of); "
+            f"{bundle.effective_date}, after the decision date {as_of.isoformat()}; "
             "preview it with `stakegate bundle diff`"
         )
     if trust.require_approval:
@@ -104,13 +105,15 @@ def check_sources(policy: Path | None, opa_url: str | None, trust: Trust) -> Non
         return
     if policy is not None and not _is_bundle(policy):
         raise InputError(
-            f"--policy {policy}: with --opa-url, --policy names the signed bundle (.tar.gz) the "
-            "remote OPA must be serving, not a policy directory"
+            f"{policy}: with an OPA URL, the policy names the signed bundle (.tar.gz) the "
+            "remote OPA must be serving, not a policy directory",
+            param="policy",
         )
     if trust.require_approval and policy is None:
         raise InputError(
-            "--opa-url with --require-approval needs --policy BUNDLE.tar.gz: the approved "
-            "bundle whose revision the remote OPA must report"
+            "with approval required, a remote OPA needs the approved bundle (a .tar.gz) whose "
+            "revision it must report",
+            param="policy",
         )
 
 

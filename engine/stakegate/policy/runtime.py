@@ -103,7 +103,7 @@ class LocalOpa:
         if not policy.exists():
             raise InputError(f"{policy}: policy directory or bundle not found")
         if not (policy.is_dir() or policy.name.endswith((".tar.gz", ".tgz"))):
-            raise InputError(f"{policy}: --policy takes a directory or a bundle .tar.gz")
+            raise InputError(f"{policy}: expected a directory or a bundle .tar.gz", param="policy")
         self.policy = policy
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None

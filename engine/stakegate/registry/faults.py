@@ -79,7 +79,6 @@ def _duplicate(first: Holding, again: Holding) -> DataFault | None:
     return DataFault("duplicate_holding", again.owned, (_label(first), _label(again)), msg)
 
 
-
 def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:
     """Owners of one entity whose minimum shares add up to more than 100 percent."""
     pairs = pair_shares(holdings, None)

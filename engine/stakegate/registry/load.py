@@ -54,7 +54,6 @@ from stakegate.registry.parse import parse_document
 __all__ = ["load_registry", "parse_registry"]
 
 
-
 def load_registry(path: str | Path) -> Registry:
     """Read and validate a registry file: ``.json`` as JSON, ``.yaml``/``.yml`` as YAML,
     anything else (and ``-``, stdin) as JSON, falling back to YAML."""

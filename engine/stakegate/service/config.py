@@ -25,7 +25,7 @@ def parse_addr(addr: str) -> tuple[str, int]:
     host, sep, port = addr.rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise InputError(f"--addr {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000")
+        raise InputError(f"{addr!r}: expected HOST:PORT, e.g. 127.0.0.1:8000", param="addr")
     return host, int(port)
 
 
@@ -85,18 +85,19 @@ class ServiceConfig:
         self._check_audit_and_limits()
         if not is_loopback(self.host) and not self.api_keys and not self.allow_anonymous:
             raise InputError(
-                f"--addr {self.host}:{self.port} is reachable beyond loopback: give API keys "
-                "(--api-key-file or STAKEGATE_SERVICE_API_KEYS), or --allow-anonymous"
+                f"{self.host}:{self.port} is reachable beyond loopback: give API keys (a key "
+                "file, or STAKEGATE_SERVICE_API_KEYS), or allow anonymous access explicitly",
+                param="addr",
             )
 
     def _check_audit_and_limits(self) -> None:
         audit_options = (self.audit_signer, self.audit_rotate_bytes, self.audit_rotate_daily)
         if self.audit_log is None and any(audit_options):
-            raise InputError("--audit-key and --audit-rotate-* need --audit-log")
+            raise InputError("an audit key or rotation needs an audit log", param="audit_log")
         if self.audit_input not in ("hash", "full"):
-            raise InputError(f"--audit-input {self.audit_input!r}: expected hash or full")
+            raise InputError(f"{self.audit_input!r}: expected hash or full", param="audit_input")
         if self.audit_rotate_bytes is not None and self.audit_rotate_bytes < 1:
-            raise InputError("--audit-rotate-bytes must be at least 1")
+            raise InputError("must be at least 1", param="audit_rotate_bytes")
         timeouts = (self.header_timeout, self.body_timeout)
         if not all(0 < t < 86400 for t in timeouts):  # also refuses nan and inf
             raise InputError(
