@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.pipeline import Connection, Screener
 from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
@@ -121,10 +122,9 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
     "v0.2-oo-register-dk-cvr-fragment.jsonl": (
         4,
         0,
-        {
-            "interest ended (endDate on or before the as-of date)": 6,
-            "ownership record names an entity with no statement": 3,
-            "voting-rights interest: the registry has no field for it": 2,
+        {  # the ended interests are history now, kept like the others
+            "ownership record names an entity with no statement": 6,
+            "voting-rights interest: the registry has no field for it": 5,
         },
     ),
     "v0.3-2-single-update.json": (2, 1, {"relationship with an unspecified interested party": 1}),
@@ -386,19 +386,23 @@ def test_two_live_relationships_for_one_pair_give_the_band_covering_both(tmp_pat
     assert report.notes["several relationships for one owner and owned: merged into one band"]
 
 
-def test_ended_interest_is_skipped(tmp_path: Path):
-    rel = relationship("r", "p", "co", shareholding({"exact": 60}, endDate="2020-01-01"))
+def test_an_ended_interest_is_kept_with_its_dates(tmp_path: Path):
+    rel = relationship(
+        "r", "p", "co", shareholding({"exact": 60}, startDate="2010-01", endDate="2020-01-01")
+    )
     document, report = run(tmp_path, [entity("co"), person("p"), rel])
-    assert document["ownership"] == []
-    assert report.skipped[ENDED] == 1
+    assert document["ownership"] == [
+        {"owner": "p", "owned": "co", "percent": 60, "start": "2010-01-01", "end": "2020-01-01"}
+    ]
+    assert report.skipped == {}
 
 
-# --- interest dates, read as of a date ------------------------------------------------------
+# --- interest dates ---------------------------------------------------------------------------
 
 ENDED = "interest ended (endDate on or before the as-of date)"
-ENDS_LATER = "interest ends after the as-of date: counted"
+BEGINS_LATER = "interest begins after the as-of date"
 UNREADABLE_END = "unreadable endDate: counted as live"
-STARTS_LATER = "interest starts after the as-of date: counted"
+UNREADABLE_START = "unreadable startDate: counted from the beginning"
 AS_OF = date(2025, 6, 30)
 
 
@@ -411,28 +415,28 @@ def cn_holding(**dates: Any) -> list[dict[str, Any]]:
     ]
 
 
+def dated(document: dict[str, Any]) -> list[tuple[Any, str | None, str | None]]:
+    return [(h["percent"], h.get("start"), h.get("end")) for h in document["ownership"]]
+
+
 def test_interest_ending_on_the_as_of_date_has_ended(tmp_path: Path):
     document, report = run_as_of(tmp_path, cn_holding(endDate="2025-06-30"), AS_OF)
     assert document["ownership"] == []
     assert report.skipped == {ENDED: 1}
-    assert ENDS_LATER not in report.notes
 
 
 def test_interest_ending_after_the_as_of_date_is_still_held(tmp_path: Path):
     document, report = run_as_of(tmp_path, cn_holding(endDate="2025-07-01"), AS_OF)
-    assert document["ownership"] == [{"owner": "cn", "owned": "co", "percent": 60}]
-    assert report.notes[ENDS_LATER] == 1
-    assert ENDED not in report.skipped
-    assert f"note 1: {ENDS_LATER}" in report.summary()
+    assert dated(document) == [(60, None, "2025-07-01")]
+    assert report.skipped == {}
+    assert report.notes == {}
 
 
-def test_the_default_as_of_date_is_today_utc(tmp_path: Path):
-    today = datetime.now(UTC).date()
-    ends = (today + timedelta(days=7)).isoformat()
-    document, report = run(tmp_path, cn_holding(endDate=ends))
-    assert holdings(document) == {("cn", "co"): 60}
-    document, report = run(tmp_path, cn_holding(endDate=today.isoformat()))
-    assert document["ownership"] == []
+def test_without_as_of_every_interest_is_kept_with_its_dates(tmp_path: Path):
+    """The import no longer depends on the day it runs: what ended is history."""
+    for end in ("1999-01-01", "2999-01-01"):
+        document, report = run(tmp_path, cn_holding(endDate=end))
+        assert dated(document) == [(60, None, end)]
 
 
 @pytest.mark.parametrize(
@@ -446,9 +450,10 @@ def test_the_default_as_of_date_is_today_utc(tmp_path: Path):
 )
 def test_a_month_or_year_end_date_ends_on_its_last_day(tmp_path: Path, end: str, last_day: date):
     """The last day keeps the interest live longest: a partial date never drops it early."""
+    document, _ = run(tmp_path, cn_holding(endDate=end))
+    assert dated(document) == [(60, None, last_day.isoformat())]
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day - timedelta(days=1))
     assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes[ENDS_LATER] == 1
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day)
     assert document["ownership"] == []
     assert report.skipped == {ENDED: 1}
@@ -456,71 +461,106 @@ def test_a_month_or_year_end_date_ends_on_its_last_day(tmp_path: Path, end: str,
 
 @pytest.mark.parametrize(
     "end",
-    [
-        "",
-        "soon",
-        "31/12/2020",
-        "2020-02-30",
-        "2020-13",
-        "0000",
-        "20200101",
-        "2020-01-01T00:00:00Z",
-    ],
+    ["soon", "31/12/2020", "2020-02-30", "2020-13", "0000", "20200101", "2020-01-01T00:00:00Z"],
 )
 def test_unreadable_end_date_is_counted_as_live(tmp_path: Path, end: str):
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
+    assert dated(document) == [(60, None, None)]
     assert report.notes[UNREADABLE_END] == 1
     assert ENDED not in report.skipped
 
 
 @pytest.mark.parametrize(
-    ("start", "noted"),
+    ("start", "first_day"),
     [
-        ("2025-07-01", True),
-        ("2025-07", True),
-        ("2026", True),
-        ("2025-06-30", False),
-        ("2025-06", False),
-        ("2025", False),
+        ("2025-07-01", "2025-07-01"),
+        ("2025-07", "2025-07-01"),
+        ("2026", "2026-01-01"),
+        ("2025-06-30", "2025-06-30"),
+        ("2025-06", "2025-06-01"),
+        ("2025", "2025-01-01"),
     ],
 )
-def test_interest_starting_after_the_as_of_date_is_counted(tmp_path: Path, start: str, noted: bool):
-    """Not begun yet, but declared: counting it can only raise a restricted share."""
+def test_an_interest_counts_from_the_first_day_of_its_start_date(
+    tmp_path: Path, start: str, first_day: str
+):
+    """Kept with its start; as of a day before it, not written (it has not begun)."""
+    document, _ = run(tmp_path, cn_holding(startDate=start))
+    assert dated(document) == [(60, first_day, None)]
     document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes[STARTS_LATER] == (1 if noted else 0)
+    begun = date.fromisoformat(first_day) <= AS_OF
+    assert holdings(document) == ({("cn", "co"): 60} if begun else {})
+    assert report.skipped == ({} if begun else {BEGINS_LATER: 1})
 
 
 @pytest.mark.parametrize("start", ["n/a", 20250101, ["2025-01-01"]])
-def test_unreadable_start_date_is_counted(tmp_path: Path, start: Any):
+def test_unreadable_start_date_is_counted_from_the_beginning(tmp_path: Path, start: Any):
     document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes["unreadable startDate: counted"] == 1
+    assert dated(document) == [(60, None, None)]
+    assert report.notes[UNREADABLE_START] == 1
 
 
-def test_an_ended_interest_notes_nothing_about_its_dates(tmp_path: Path):
-    statements = cn_holding(startDate="2030-01-01", endDate="2025-01-01")
-    document, report = run_as_of(tmp_path, statements, AS_OF)
-    assert document["ownership"] == []
-    assert report.notes == {}
+def test_an_end_before_the_start_ends_nothing(tmp_path: Path):
+    document, report = run(tmp_path, cn_holding(startDate="2030-01-01", endDate="2025-01-01"))
+    assert dated(document) == [(60, "2030-01-01", None)]
+    assert report.notes == {"endDate before startDate: counted as live": 1}
 
 
 def test_date_notes_count_only_interests_that_become_holdings(tmp_path: Path):
     """A relationship replaced later was never a holding: its dates are not reported."""
     update = relationship("r", "cn", "co", shareholding({"exact": 60}, endDate="2030-01-01"))
-    statements = [*cn_holding(endDate="2030-01-01", startDate="2030-01-01"), update]
+    statements = [*cn_holding(endDate="soon", startDate="n/a"), update]
     document, report = run_as_of(tmp_path, statements, AS_OF)
     assert holdings(document) == {("cn", "co"): 60}
-    assert (report.notes[ENDS_LATER], report.notes[STARTS_LATER]) == (1, 0)
+    assert report.notes == {}
 
 
-def test_dk_cvr_interests_are_read_as_of_the_date(monkeypatch: pytest.MonkeyPatch):
+def test_share_classes_with_their_own_dates_make_successive_records(tmp_path: Path):
+    """Two classes held side by side add up only while both are held: one record per piece,
+    none overlapping, so that each day counts exactly the shares held on it."""
+    rel = relationship(
+        "r",
+        "cn",
+        "co",
+        shareholding({"exact": 30}, startDate="2020-01-01", endDate="2024-01-01"),
+        shareholding({"exact": 40}, startDate="2022-01-01"),
+    )
+    document, report = run(tmp_path, [*cn_holding()[:2], rel])
+    assert dated(document) == [
+        (30, "2020-01-01", "2022-01-01"),
+        (70, "2022-01-01", "2024-01-01"),
+        (40, "2024-01-01", None),
+    ]
+    document, _ = run_as_of(tmp_path, [*cn_holding()[:2], rel], date(2023, 6, 1))
+    assert dated(document) == [(70, "2022-01-01", "2024-01-01")]
+
+
+def test_relationships_that_follow_each_other_are_history_not_a_band(tmp_path: Path):
+    statements = [
+        *cn_holding()[:2],
+        relationship("r1", "cn", "co", shareholding({"exact": 60}, endDate="2021-01-01")),
+        relationship("r2", "cn", "co", shareholding({"exact": 20}, startDate="2021-01-01")),
+        relationship("r3", "cn", "co", shareholding({"exact": 25}, startDate="2023-01-01")),
+    ]
+    document, report = run(tmp_path, statements)
+    assert dated(document) == [
+        (60, None, "2021-01-01"),
+        (20, "2021-01-01", "2023-01-01"),
+        ({"min": 20, "max": 25}, "2023-01-01", None),
+    ]
+    assert report.notes["several relationships for one owner and owned: merged into one band"]
+
+
+def test_dk_cvr_interests_keep_their_dates(monkeypatch: pytest.MonkeyPatch):
     """The real 0.2 fragment ends a shareholding and its voting rights on each of 2019-06-25,
-    2021-02-02 and 2023-03-30: those on or before the as-of date have ended, the later ones
-    are counted (with voting rights a registry field, so that all six can be)."""
+    2021-02-02 and 2023-03-30: imported whole, they are history with those ends; as of a date,
+    those ended on or before it are left out (with voting rights a registry field, so that all
+    six can be)."""
     monkeypatch.setattr(bods, "interest_kinds", lambda: frozenset({"shares", "voting", "other"}))
     path = SAMPLES / "v0.2-oo-register-dk-cvr-fragment.jsonl"
+    builder = RegistryBuilder(str(path))
+    bods.import_files([path], builder)
+    assert builder.report.skipped[ENDED] == 0
     for as_of, ended in [
         (date(2019, 6, 24), 0),
         (date(2019, 6, 25), 2),
@@ -532,7 +572,6 @@ def test_dk_cvr_interests_are_read_as_of_the_date(monkeypatch: pytest.MonkeyPatc
         bods.import_files([path], builder)
         builder.document()
         assert builder.report.skipped[ENDED] == ended, as_of
-        assert builder.report.notes[ENDS_LATER] == 6 - ended, as_of
 
 
 def _last_day(day: date, precision: str) -> date:
@@ -559,6 +598,55 @@ def test_an_interest_ends_exactly_when_its_end_date_is_over(
     assert dropped == (as_of >= _last_day(end, precision))
     if as_of < end:
         assert not dropped
+
+
+_DAYS = st.dates(date(2019, 1, 1), date(2026, 12, 31))
+_DATE_TEXT = st.one_of(
+    st.none(),
+    _DAYS.map(date.isoformat),
+    _DAYS.map(lambda d: d.isoformat()[:7]),
+    _DAYS.map(lambda d: d.isoformat()[:4]),
+    st.just("unknown"),
+)
+_INTEREST = st.builds(
+    lambda share, start, end: shareholding(
+        {"exact": share}, **{k: v for k, v in (("startDate", start), ("endDate", end)) if v}
+    ),
+    st.integers(1, 30),
+    _DATE_TEXT,
+    _DATE_TEXT,
+)
+
+
+@FUZZ
+@given(
+    relationships=st.lists(
+        st.tuples(st.sampled_from(["cn", "p"]), st.lists(_INTEREST, min_size=1, max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+    day=_DAYS,
+)
+def test_the_whole_history_read_on_a_day_is_the_import_as_of_that_day(
+    tmp_path: Path, relationships: list[tuple[str, list[dict[str, Any]]]], day: date
+):
+    """One rule of when a dated holding counts: the registry imported whole, viewed as of a day
+    (``registry_as_of``, what screening decides on), holds what the import as of that day
+    writes, share for share."""
+    statements = [entity("co", code="GB"), entity("cn", code="CN"), person("p")]
+    statements += [
+        relationship(f"r{n}", owner, "co", *interests)
+        for n, (owner, interests) in enumerate(relationships)
+    ]
+    whole, _ = run(tmp_path, statements)
+    filtered, _ = run_as_of(tmp_path, statements, day)
+
+    def shares(document: dict[str, Any], on: date | None) -> list[tuple[str, str, Any]]:
+        view = registry_as_of(parse_registry(document, "test"), on)
+        assert view.faults == []
+        return sorted((h.owner, h.owned, h.share) for h in view.holdings)
+
+    assert shares(whole, day) == shares(filtered, None) == shares(filtered, day)
 
 
 def test_relationship_without_interests_is_a_holding_of_unknown_size(tmp_path: Path):
