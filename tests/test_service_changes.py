@@ -13,6 +13,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from stakegate import settings
 from stakegate.policy.runtime import LocalOpa
-from stakegate.service import ServiceConfig, create_app, verify_log
+from stakegate.service import ServiceConfig, core, create_app, snapshot, verify_log
 from stakegate.service.feed import ChangeFeed
 
 from .conftest import FIXTURES, POLICIES, policy_with_config
@@ -222,6 +223,38 @@ def test_changes_need_the_api_key(opa_server: LocalOpa, registry):
         schema = client.get("/openapi.json").json()
         responses = schema["paths"]["/v1/changes"]["get"]["responses"]
         assert {"200", "410"} <= set(responses)
+
+
+def test_a_new_day_reloads_and_feeds_what_its_dates_changed(
+    opa_server: LocalOpa, tmp_path, monkeypatch: pytest.MonkeyPatch
+):
+    """A dated holding ends tomorrow: the first request of the next day reloads, and the flip
+    it causes (lotus-sg deny -> allow) is in the feed, said to be as of the new day."""
+    today = date.today()
+    tomorrow = today + timedelta(days=1)
+    registry = tmp_path / "registry.yaml"
+    registry.write_text(
+        DAY1.read_text().replace(
+            "{owner: lantern-cn, owned: lotus-sg, percent: 60}",
+            f"{{owner: lantern-cn, owned: lotus-sg, percent: 60, end: {tomorrow}}}",
+        )
+    )
+    monkeypatch.setattr(core, "today", lambda: today)
+    monkeypatch.setattr(snapshot, "today", lambda: today)
+    with serve(ServiceConfig(registry=registry, opa_url=opa_server.url)) as client:
+        assert (
+            client.post("/v1/decisions", json={"entity": "lotus-sg"}).json()["decision"] == "deny"
+        )
+        monkeypatch.setattr(core, "today", lambda: tomorrow)
+        monkeypatch.setattr(snapshot, "today", lambda: tomorrow)
+        client.post("/v1/decisions", json={"entity": "lotus-sg"})  # still today's snapshot
+        changes = wait_until(lambda: client.get("/v1/changes").json()["changes"])
+        assert (
+            client.post("/v1/decisions", json={"entity": "lotus-sg"}).json()["decision"] == "allow"
+        )
+    assert [(c["entity"], c["before"], c["after"], c["as_of"]) for c in changes] == [
+        ("lotus-sg", "deny", "allow", tomorrow.isoformat())
+    ]
 
 
 @pytest.fixture
