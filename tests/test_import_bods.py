@@ -144,12 +144,11 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
         },
     ),
     "v0.4-bods-package-linking-annotations.json": (2, 1, {}),
-    "v0.4-fermcat.json": (
-        2,
-        1,
+    "v0.4-fermcat.json": (  # two owners' records closed: kept as history
+        4,
+        3,
         {
-            "boardMember interest: the registry has no field for it": 1,
-            "record closed by a later statement": 4,
+            "boardMember interest: the registry has no field for it": 2,
             "statement replaced by a later statement of its record": 16,
         },
     ),
@@ -179,13 +178,13 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
         4,
         {"indirect interest given by its component relationships": 1},
     ),
-    "v0.4-tecido.json": (
+    "v0.4-tecido.json": (  # one owner's records closed: kept as history
+        3,
         2,
-        1,
         {
-            "record closed by a later statement": 2,
+            "boardChair interest: the registry has no field for it": 1,
             "statement replaced by a later statement of its record": 6,
-            "votingRights interest: the registry has no field for it": 1,
+            "votingRights interest: the registry has no field for it": 2,
         },
     ),
 }
@@ -302,15 +301,34 @@ def test_mixed_direct_and_indirect_keeps_the_direct_interest_of_the_primary():
     assert holdings(document)[("53508b65253f", "9bfe59b6a869")] == 50
 
 
+def current(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The holdings that count today (closed records are history)."""
+    view = registry_as_of(parse_registry(document, "test"), date.today())
+    return {(h.owner, h.owned): h.share.min if h.share else None for h in view.holdings}
+
+
 def test_fermcat_updates_and_closures_leave_the_last_owner():
+    """Two owners' records were closed (their shares ended 2021-04-03 by the closing statement's
+    endDate, and 2022-01-21 by its statementDate): history, and the last owner holds 100% now."""
     document, _ = import_document("bods", [SAMPLES / "v0.4-fermcat.json"])
-    assert sorted(entities(document)) == ["ent-93c75c87ab28f889", "per-41c0bb0cef246f7c"]
-    assert holdings(document) == {("per-41c0bb0cef246f7c", "ent-93c75c87ab28f889"): 100}
+    company = "ent-93c75c87ab28f889"
+    assert sorted(entities(document)) == [
+        company,
+        "per-41c0bb0cef246f7c",
+        "per-5faa4103dee78621",
+        "per-e334cc6258e56467",
+    ]
+    assert current(document) == {("per-41c0bb0cef246f7c", company): 100.0}
+    ended = {h["owner"]: (h["start"], h["end"]) for h in document["ownership"] if "end" in h}
+    assert ended == {
+        "per-5faa4103dee78621": ("2019-09-11", "2021-04-03"),
+        "per-e334cc6258e56467": ("2021-04-03", "2022-01-21"),
+    }
 
 
 def test_tecido_updated_shares_are_not_double_counted():
     document, _ = import_document("bods", [SAMPLES / "v0.4-tecido.json"])
-    assert holdings(document) == {("033E84672B", "01B68D7633"): 80}
+    assert current(document) == {("033E84672B", "01B68D7633"): 80.0}
     assert entities(document)["01B68D7633"]["jurisdiction"] == "US-DE"
 
 
@@ -768,7 +786,7 @@ def test_business_address_is_the_headquarters(tmp_path: Path):
 # --- updates, closures, components -----------------------------------------------------------
 
 
-def test_closed_entity_removes_its_relationships(tmp_path: Path):
+def test_closed_entity_without_a_date_removes_its_relationships(tmp_path: Path):
     closed = {**entity("p-co"), "recordStatus": "closed"}
     statements = [
         entity("co"),
@@ -779,7 +797,43 @@ def test_closed_entity_removes_its_relationships(tmp_path: Path):
     document, report = run(tmp_path, statements)
     assert sorted(entities(document)) == ["co"]
     assert document["ownership"] == []
-    assert report.skipped["relationship names a closed record"] == 1
+    assert report.skipped == {
+        "statement replaced by a later statement of its record": 1,
+        "record closed by a statement without a readable date": 1,
+        "relationship names a record closed without a readable date": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("stated", "end"),
+    [
+        ("2024-05-01", "2024-05-01"),
+        ("2024-05-01T00:00:00Z", "2024-05-01"),
+        ("2024-05-01T09:30:00Z", "2024-05-02"),
+    ],
+)
+def test_a_closed_record_ends_its_holdings_by_its_statement_date(
+    tmp_path: Path, stated: str, end: str
+):
+    """The closing statement's date ends what it closes at the latest (a time of day: the day
+    after, when it held for part of it); an earlier endDate stays; a start after it never was."""
+    statements = [
+        entity("co"),
+        entity("p-co"),
+        relationship(
+            "r",
+            "p-co",
+            "co",
+            shareholding({"exact": 20}),
+            shareholding({"exact": 10}, endDate="2024-01-01"),
+            shareholding({"exact": 5}, startDate="2024-06-01"),
+        ),
+        {**entity("p-co"), "recordStatus": "closed", "statementDate": stated},
+    ]
+    document, report = run(tmp_path, statements)
+    assert sorted(entities(document)) == ["co", "p-co"]
+    assert dated(document) == [(30, None, "2024-01-01"), (20, "2024-01-01", end)]
+    assert report.skipped["interest begins after its record was closed"] == 1
 
 
 def test_a_later_file_updates_an_earlier_one(tmp_path: Path):
@@ -1153,8 +1207,15 @@ def test_indirect_chain_decides_through_components(opa_with_config: OpaFactory):
 # Hand-checked: every sample's decisions under the default policy. Entities with no
 # jurisdiction in the sample are unknown, hence review; the rest are in clear countries.
 DEFAULT_DECISIONS = {
-    "v0.4-fermcat.json": {"ent-93c75c87ab28f889": "allow", "per-41c0bb0cef246f7c": "allow"},
-    "v0.4-tecido.json": {"01B68D7633": "allow", "033E84672B": "allow"},
+    "v0.4-fermcat.json": {
+        "ent-93c75c87ab28f889": "allow",
+        "per-41c0bb0cef246f7c": "allow",
+        "per-5faa4103dee78621": "allow",  # former owners: closed records, kept as history
+        "per-e334cc6258e56467": "allow",
+    },
+    # 018AF6B3EB, a former owner, states no country: review on its own account; what it owned
+    # no longer counts today.
+    "v0.4-tecido.json": {"01B68D7633": "allow", "033E84672B": "allow", "018AF6B3EB": "review"},
     "v0.4-bods-package-linking-annotations.json": {
         "a01c1a0863e2": "review",
         "0fc263ba4126": "review",

@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, AnyStr
@@ -42,6 +42,7 @@ __all__ = [
     "bounded_lines",
     "date_span",
     "read_period",
+    "timestamp_day",
     "write_registry",
 ]
 
@@ -49,6 +50,10 @@ __all__ = [
 UNKNOWN_SHARE: dict[str, float] = {"min": 0.0, "max": 100.0}
 # An ISO 8601 calendar date, or a reduced-precision one (a month or a year), as BODS allows.
 _ISO_PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+# An ISO 8601 timestamp (or a bare day): the day, and the time of day.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9:.]+)(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
 
 
 # Cached: a large import repeats the same few thousand dates on millions of interests.
@@ -108,6 +113,24 @@ def read_period(start: object, end: object, start_name: str, end_name: str) -> P
         else:
             last = span[1]
     return Period(first, last, tuple(notes))
+
+
+def timestamp_day(text: str | None, *, end: bool) -> str | None:
+    """The calendar day of an ISO 8601 timestamp (GLEIF dates, BODS ``statementDate``), as
+    written; an end later than midnight gives the next day (it held for part of that day).
+    Text that is no timestamp is returned as it is (``read_period`` notes it)."""
+    if text is None or not text.strip():
+        return None
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return text
+    day, clock = match.groups()
+    if not end or not clock or not clock.strip("0:."):
+        return day
+    try:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    except (ValueError, OverflowError):  # not a calendar day: read_period notes it
+        return day
 
 
 def bounded_lines(stream: IO[AnyStr], source: str) -> Iterator[AnyStr]:

@@ -39,9 +39,13 @@ the live record of each, and writes the native registry at the end. How BODS map
   counted and noted, never dropped. With ``stakegate import --as-of`` only what is live on that
   day is written; interests that ended by then, or begin after it, are counted as skipped.
 * **Updates**: statements apply in file order (files in the order given). In 0.4 a statement
-  replaces the earlier one of its ``recordId``, and ``recordStatus: closed`` removes the record
-  and every relationship naming it. In 0.2/0.3 ``replacesStatements`` removes the named
-  statements; a replaced entity or person statement's id then points to its replacement.
+  replaces the earlier one of its ``recordId``. A record closed by ``recordStatus: closed`` is
+  history: the closing statement's details are kept, and the holdings of a closed relationship,
+  or of one naming a closed entity or person, end on the closing statement's ``statementDate``
+  at the latest (the day after it when a time of day is given). A closing statement without a
+  readable ``statementDate`` cannot be dated: the record and every relationship naming it are
+  left out, counted. In 0.2/0.3 ``replacesStatements`` removes the named statements; a replaced
+  entity or person statement's id then points to its replacement.
 * **Indirect ownership**: a relationship with ``componentRecords`` (0.4) or
   ``componentStatementIDs`` (0.3) is the primary declaration of an indirect holding whose
   chain is given by its component relationships. The components become ownership records; the
@@ -64,7 +68,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.importers.base import Period, RegistryBuilder
+from stakegate.importers.base import Period, RegistryBuilder, timestamp_day
 from stakegate.importers.bods_parse import (
     Interest,
     Party,
@@ -81,6 +85,7 @@ from stakegate.importers.jsonstream import JsonItem, iter_json_items
 from stakegate.importers.periods import Group, add_up, share_history
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import registry_schema
+from stakegate.registry.dates import parse_day
 
 __all__ = ["import_files"]
 
@@ -135,7 +140,8 @@ class _Replay:
         self.kinds = kinds
         self.parties: dict[str, Party] = {}
         self.relationships: dict[str, Relationship] = {}
-        self.closed: set[str] = set()
+        # Closed records -> the day they ended by (None: the closing statement has no date).
+        self.closed: dict[str, date | None] = {}
         # 0.2/0.3: a replaced entity or person statement id -> the statement replacing it.
         self.aliases: dict[str, str] = {}
         # 0.2/0.3: statement ids seen more than once with different content, and how often.
@@ -178,10 +184,12 @@ class _Replay:
         if self._drop(rid):
             self.builder.skip("statement replaced by a later statement of its record")
         if status == "closed":
-            self.closed.add(rid)
-            self.builder.skip("record closed by a later statement")
-            return
-        self.closed.discard(rid)
+            self.closed[rid] = day = _statement_day(s.get("statementDate"))
+            if day is None:
+                self.builder.skip("record closed by a statement without a readable date")
+                return
+        else:
+            self.closed.pop(rid, None)
         if record_type == "relationship":
             self.relationships[rid] = parse_relationship(details, where, "recordDetails")
         else:
@@ -290,9 +298,11 @@ class _Replay:
             if subject in self.parties:
                 self.parties[subject].notes.append(f"BODS: {relationship.unspecified}")
             return ()
-        if subject in self.closed or party in self.closed:
-            skip("relationship names a closed record")
+        ended = [self.closed[r] for r in (rid, subject, party) if r in self.closed]
+        if None in ended:
+            skip("relationship names a record closed without a readable date")
             return ()
+        closed_by = min((d for d in ended if d is not None), default=None)
         if subject == party:
             skip("relationship of a record with itself")
             return ()
@@ -303,8 +313,10 @@ class _Replay:
         claims: dict[str, list[tuple[Period, Interval | None]]] = {}
         for interest in relationship.interests or (_UNSTATED,):
             kind = "shares" if interest.kind == "untyped" else interest.kind
-            period = interest.period
-            if as_of is not None and not period.is_live(as_of):
+            period = _ended_by(interest.period, closed_by)
+            if period is None:
+                skip("interest begins after its record was closed")
+            elif as_of is not None and not period.is_live(as_of):
                 skip(
                     "interest ended (endDate on or before the as-of date)"
                     if period.start is None or period.start <= as_of
@@ -393,6 +405,21 @@ class _Replay:
 
         result = held(subject)
         return None if result is None else Interval(*result)
+
+
+def _statement_day(value: object) -> date | None:
+    """The day a statement ends what it closes: its ``statementDate`` (a timestamp after
+    midnight: the next day); None when it cannot be read."""
+    return parse_day(timestamp_day(value, end=True)) if isinstance(value, str) else None
+
+
+def _ended_by(period: Period, closed: date | None) -> Period | None:
+    """``period`` ending by ``closed`` at the latest; None if it would not begin before it."""
+    if closed is None or (period.end is not None and period.end <= closed):
+        return period
+    if period.start is not None and period.start >= closed:
+        return None
+    return Period(period.start, closed, period.notes)
 
 
 def _error(relationship: Relationship) -> Callable[[str], Exception]:

@@ -12,15 +12,13 @@ that makes the entity restricted.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator, Mapping
-from datetime import date, timedelta
 from typing import IO, Final, cast
 
 from stakegate import settings
 from stakegate.errors import RegistryError
-from stakegate.importers.base import Period, read_period
+from stakegate.importers.base import Period, read_period, timestamp_day
 
 __all__ = ["XML_FIELDS", "relationship_period", "xml_records"]
 
@@ -33,10 +31,6 @@ _ROOTS: Final = {"LEIData": "lei", "RelationshipData": "rr", "ReportingException
 _RECORDS: Final = {"lei": "LEIRecord", "rr": "RelationshipRecord", "repex": "Exception"}
 # Relationship periods read per record (RR-CDF has at most one per period type, three types).
 _MAX_PERIODS: Final = 16
-# An ISO 8601 timestamp as GLEIF writes them (or a bare day): the day, and the time of day.
-_TIMESTAMP: Final = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9:.]+)(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
-)
 
 # The XML path of each golden-copy CSV column read, for messages about XML input.
 XML_FIELDS: Final = {
@@ -219,8 +213,8 @@ def relationship_period(row: Mapping[str, str | None], note: Callable[[str], Non
             continue
         found.append(
             read_period(
-                _day(row.get(f"Relationship.Period.{n}.startDate"), end=False),
-                _day(row.get(f"Relationship.Period.{n}.endDate"), end=True),
+                timestamp_day(row.get(f"Relationship.Period.{n}.startDate"), end=False),
+                timestamp_day(row.get(f"Relationship.Period.{n}.endDate"), end=True),
                 "relationship StartDate",
                 "relationship EndDate",
             )
@@ -235,20 +229,3 @@ def relationship_period(row: Mapping[str, str | None], note: Callable[[str], Non
         end = None if None in ends else max(d for d in ends if d is not None)
         return Period(start, end)
     return found[0] if found else Period()
-
-
-def _day(text: str | None, *, end: bool) -> str | None:
-    """The calendar day of a GLEIF timestamp, as written; an end later than midnight gives the
-    next day. Text that is no timestamp is returned as it is (``read_period`` notes it)."""
-    if text is None or not text.strip():
-        return None
-    match = _TIMESTAMP.fullmatch(text.strip())
-    if match is None:
-        return text
-    day, clock = match.groups()
-    if not end or not clock or not clock.strip("0:."):
-        return day
-    try:
-        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
-    except (ValueError, OverflowError):  # not a calendar day: read_period notes it
-        return day
