@@ -630,7 +630,7 @@ _INTEREST = st.builds(
     lambda share, start, end: shareholding(
         {"exact": share}, **{k: v for k, v in (("startDate", start), ("endDate", end)) if v}
     ),
-    st.integers(1, 30),
+    st.integers(1, 15),  # at most 3 side by side, 2 owners: never over 100 (no data faults)
     _DATE_TEXT,
     _DATE_TEXT,
 )

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stakegate.errors import FactsValidationError
-from stakegate.policy.schemas import validate
+from stakegate.policy.schemas import validate, validator
+from stakegate.registry.load import load_registry
+
+from .conftest import FIXTURES, REPO, offline_view
 
 SHARE = {
     "min": 0.0, "max": 0.0, "min_exclusive": False, "max_exclusive": False,
@@ -45,18 +55,14 @@ def test_invalid_facts_are_errors_with_every_violation_named(doc: dict[str, Any]
     assert any(words in e for e in caught.value.errors)
 
 
-# --- The fast paths accept nothing the schema rejects ----------------------------------------
-# schemas._plain_entity and decision._plain_decision stand in for the compiled schema on the
-# common documents; if either accepted a document the schema rejects, bad facts could reach OPA
-# or a bad answer could be returned. Mutate valid documents at random and check the implication.
+# --- The fast path accepts nothing the schema rejects -----------------------------------------
+# decision._plain_decision stands in for the compiled schema on the common decision; if it
+# accepted a document the schema rejects, a bad answer could be returned. Mutate valid documents
+# at random and check the implication. (Facts: see the encoded-facts tests at the end.)
 
 import json  # noqa: E402
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 from stakegate.policy.decision import _plain_decision  # noqa: E402
-from stakegate.policy.schemas import _plain_entity  # noqa: E402
 
 _JSON_VALUES = st.one_of(
     st.none(),
@@ -94,28 +100,6 @@ def _mutate(doc: dict, path: list[str], value: object, drop: bool) -> dict:
     else:
         node[path[-1]] = value
     return copy
-
-
-_ENTITY = {
-    "id": "e1",
-    "type": "company",
-    "name": "Example",
-    "jurisdiction": "SG",
-    "ownership": {"control": _share(), "look_through": _share()},
-}
-_ENTITY_PATHS = [["id"], ["type"], ["name"], ["jurisdiction"], ["headquarters"], ["extra"]]
-_ENTITY_PATHS += [["ownership", m, k] for m in ("control", "look_through") for k in _share()]
-_ENTITY_PATHS += [["ownership", "other"], ["ownership", "control"]]
-
-
-@settings(max_examples=400, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(_ENTITY_PATHS), _JSON_VALUES, st.booleans()), max_size=3))
-def test_plain_entity_accepts_only_what_the_schema_accepts(mutations):
-    entity = _ENTITY
-    for path, value, drop in mutations:
-        entity = _mutate(entity, path, value, drop)
-    if _plain_entity(entity):
-        validate("facts", {"as_of": "2026-11-27", "entities": [entity]}, "facts")
 
 
 _DECISION = {
@@ -162,15 +146,6 @@ def _single_mutations(doc: dict, paths: list[list[str]]):
             yield _mutate(doc, path, value, False)
 
 
-def test_plain_entity_single_mutations_exhaustively():
-    checked = 0
-    for entity in _single_mutations(_ENTITY, _ENTITY_PATHS):
-        if _plain_entity(entity):
-            validate("facts", {"as_of": "2026-11-27", "entities": [entity]}, "facts")
-            checked += 1
-    assert checked > 10  # the fast path does take the common documents
-
-
 def test_plain_decision_single_mutations_exhaustively():
     checked = 0
     for decision in _single_mutations(_DECISION, _DECISION_PATHS):
@@ -181,3 +156,41 @@ def test_plain_decision_single_mutations_exhaustively():
                 raise AssertionError(f"fast path accepted {decision}: {err}") from err
             checked += 1
     assert checked > 10
+
+
+# --- the encoded facts: checked as they are built, and what the schema accepts -------------
+
+
+def _encoded_documents(registry, view, data_faults="error"):
+    from stakegate.policy.pipeline import Pipeline
+
+    pipeline = Pipeline(view, registry, date(2026, 11, 30), data_faults=data_faults)
+    ids = list(registry.entities)
+    return [orjson.loads(body) for body in pipeline.encoded(ids)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.integers(min_value=20, max_value=400))
+def test_encoded_facts_are_what_the_schema_accepts(seed: int, size: int):
+    """Entities encoded without the schema (no faults, no evidence) and the rest (through it)
+    all validate with jsonschema, the reference."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from generate import generate, write_registry
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "r.json"
+        write_registry(generate(size, seed), path)
+        registry = load_registry(path)
+    restricted = {"CN": "CN", "RU": "RU", "KP": "KP", "IR": "IR", "RU-MOW": "RU"}
+    for comparison in (">", ">="):
+        docs = _encoded_documents(registry, offline_view(restricted, comparison=comparison))
+        errors = list(validator("facts").iter_errors({"as_of": "2026-11-30", "entities": docs}))
+        assert errors == [], errors[:3]
+        assert [d["id"] for d in docs] == list(registry.entities)
+
+
+def test_faulty_entities_are_encoded_through_the_schema():
+    registry = load_registry(FIXTURES / "faults" / "faulty.yaml")
+    docs = _encoded_documents(registry, offline_view(), data_faults="review")
+    assert any("faults" in d for d in docs)
+    assert list(validator("facts").iter_errors({"as_of": "2026-11-30", "entities": docs})) == []

@@ -7,11 +7,13 @@ ownership math from ``ownership``. Nothing here decides; Rego does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Literal
+
+import orjson
 
 from stakegate import settings
-from stakegate.errors import DataFaultError
+from stakegate.errors import DataFaultError, FactsValidationError
 from stakegate.ownership.compute import (
     METHODS,
     Method,
@@ -59,17 +61,15 @@ class RegistryFacts:
 
     def _method_facts(self, index: int, method: Method) -> dict[str, Any]:
         lo, hi, lo_x, hi_x = self.result.bounds(index, method)
+        if not 0.0 <= lo <= hi <= 100.0:  # also false for NaN
+            raise FactsValidationError(
+                f"facts of {self.result.graph.ids[index]!r}: "
+                f"{method} share [{lo}, {hi}] is not within [0, 100]"
+            )
         # Paths are evidence for a reason; only a share whose upper bound crosses the threshold
         # can produce one, so the (costly) path search is skipped for every other entity.
         if not self.threshold.upper_crosses(hi, hi_x):
-            return {
-                "min": lo,
-                "max": hi,
-                "min_exclusive": lo_x,
-                "max_exclusive": hi_x,
-                "paths": [],
-                "evidence": [],
-            }
+            return _interval(lo, hi, lo_x, hi_x)
         evidence = self.result.evidence(index, method, settings.MAX_PATHS, settings.MAX_PATH_NODES)
         return {
             "min": lo,
@@ -79,6 +79,57 @@ class RegistryFacts:
             "paths": [list(item.path) for item in evidence],
             "evidence": [item.to_json() for item in evidence],
         }
+
+    def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
+        """The facts of ``entity_ids`` as the JSON OPA reads (keys sorted).
+
+        Built, not re-validated: every field comes from the validated registry or the
+        ownership math, whose bounds are checked here to lie within ``0 <= min <= max <= 100``
+        (``FactsValidationError`` otherwise, a bug). The facts schema is the contract, held to
+        by the tests; at run time the policy checks the facts once more and fails closed
+        (``invalid_facts``: review), and every decision is checked against its schema.
+        """
+        entities, index, faults = self.registry.entities, self._index, self.faults
+        quiet, method_facts = self._quiet_ownership, self._method_facts
+        dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
+        out: list[bytes] = []
+        for entity_id in entity_ids:
+            entity, i = entities[entity_id], index[entity_id]
+            doc: dict[str, Any] = {"id": entity_id, "type": entity.type}
+            if entity.name is not None:
+                doc["name"] = entity.name
+            if entity.jurisdiction is not None:
+                doc["jurisdiction"] = entity.jurisdiction
+            if entity.headquarters is not None:
+                doc["headquarters"] = entity.headquarters
+            found = faults.get(entity_id)
+            if found:
+                doc["faults"] = [fault.to_json() for fault in found]
+            doc["ownership"] = quiet(i) or {m: method_facts(i, m) for m in METHODS}
+            out.append(dumps(doc, option=sort))
+        return out
+
+    def _quiet_ownership(self, index: int) -> orjson.Fragment | None:
+        """Both methods' intervals as JSON when neither can cross the threshold (no evidence)
+        and both are within the percent range; None otherwise (the schema then checks)."""
+        result, crosses = self.result, self.threshold.upper_crosses
+        c_lo, c_hi, c_lx, c_hx = result.bounds(index, "control")
+        l_lo, l_hi, l_lx, l_hx = result.bounds(index, "look_through")
+        if crosses(c_hi, c_hx) or crosses(l_hi, l_hx):
+            return None
+        if not (0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0):
+            return None
+        if c_hi == 0.0 and l_hi == 0.0 and not (c_lx or c_hx or l_lx or l_hx):
+            return _ZERO_OWNERSHIP  # no restricted owner at all: most of a register
+        return orjson.Fragment(
+            orjson.dumps(
+                {
+                    "control": _interval(c_lo, c_hi, c_lx, c_hx),
+                    "look_through": _interval(l_lo, l_hi, l_lx, l_hx),
+                },
+                option=orjson.OPT_SORT_KEYS,
+            )
+        )
 
     def entity_facts(self, entity_id: str) -> dict[str, Any]:
         """The facts of one entity, as the policy's input schema describes them."""
@@ -97,6 +148,26 @@ class RegistryFacts:
         method_facts = self._method_facts
         doc["ownership"] = {method: method_facts(index, method) for method in METHODS}
         return doc
+
+
+def _interval(lo: float, hi: float, lo_x: bool, hi_x: bool) -> dict[str, Any]:
+    """One method's facts without evidence (``paths`` and ``evidence`` empty)."""
+    return {
+        "min": lo,
+        "max": hi,
+        "min_exclusive": lo_x,
+        "max_exclusive": hi_x,
+        "paths": [],
+        "evidence": [],
+    }
+
+
+_ZERO_OWNERSHIP: Final = orjson.Fragment(
+    orjson.dumps(
+        {method: _interval(0.0, 0.0, False, False) for method in METHODS},
+        option=orjson.OPT_SORT_KEYS,
+    )
+)
 
 
 def data_faults(

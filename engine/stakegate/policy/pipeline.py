@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-import orjson
-
 from stakegate import settings
 from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
@@ -33,7 +31,6 @@ from stakegate.policy.client import Answer, PolicyClient
 from stakegate.policy.decision import Decision, verify_decisions
 from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
 from stakegate.policy.runtime import LocalOpa
-from stakegate.policy.schemas import validate_facts
 from stakegate.policy.view import VIEW_QUERY, PolicyView
 from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import load_registry
@@ -163,10 +160,8 @@ class Pipeline:
         return self.facts.registry
 
     def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
-        """The facts of ``entity_ids``, checked against the facts schema, as JSON."""
-        docs = [self.facts.entity_facts(entity_id) for entity_id in entity_ids]
-        validate_facts({"as_of": self.as_of.isoformat(), "entities": docs}, "facts document")
-        return [orjson.dumps(doc) for doc in docs]
+        """The facts of ``entity_ids`` as JSON (see ``RegistryFacts.encoded``)."""
+        return self.facts.encoded(entity_ids)
 
     def body(self, entities: Iterable[bytes]) -> bytes:
         return request_body(self.as_of, entities)

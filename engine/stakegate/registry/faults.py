@@ -31,13 +31,13 @@ def registry_as_of(registry: Registry, day: date | None) -> Registry:
     faulty ones, and the faults. A registry without dated records gives the same holdings and
     faults on every day, so its existing view is reused."""
     records = registry.all_records
-    if registry.records is not None and not registry.dated:
+    if registry.records is not None and registry.dated is False:
         return Registry(
             registry.source, registry.entities, registry.holdings, registry.faults, records, day
         )
     live = records if day is None else [h for h in records if h.is_live(day)]
     holdings, faults = _without_faults(live)
-    dated = registry.dated or any(h.is_dated for h in records)
+    dated = registry.dated if registry.dated is not None else any(h.is_dated for h in records)
     return Registry(registry.source, registry.entities, holdings, faults, records, day, dated)
 
 
@@ -81,10 +81,14 @@ def _duplicate(first: Holding, again: Holding) -> DataFault | None:
 
 def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:
     """Owners of one entity whose minimum shares add up to more than 100 percent."""
-    pairs = pair_shares(holdings, None)
+    # A plain sum over records can only exceed the sum over pairs (a pair's records of other
+    # interest types count once, by their larger bounds): it finds every suspect in one pass,
+    # and the exact sum is taken for the suspects alone.
     totals: dict[str, float] = {}
-    for (_, owned), share in pairs.items():
-        totals[owned] = totals.get(owned, 0.0) + share.min
+    get = totals.get
+    for h in holdings:
+        if h.share is not None:
+            totals[h.owned] = get(h.owned, 0.0) + h.share.min
     suspects = {k for k, v in totals.items() if v >= 100 - SUM_TOLERANCE}
     if not suspects:
         return []
@@ -92,6 +96,7 @@ def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:
     for h in holdings:
         if h.owned in suspects and h.share is not None:
             by_owned.setdefault(h.owned, []).append(h)
+    pairs = pair_shares([h for hs in by_owned.values() for h in hs], None)
     out = []
     for owned, hs in by_owned.items():
         owners = list(dict.fromkeys(h.owner for h in hs))

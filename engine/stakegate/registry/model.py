@@ -142,8 +142,9 @@ class Registry:
     faults: list[DataFault] = field(default_factory=list)
     records: list[Holding] | None = field(default=None, compare=False)
     as_of: date | None = None
-    # Whether any record carries a start or end date (if not, every day's view is the same).
-    dated: bool = field(default=False, compare=False)
+    # Whether any record carries a start or end date (if not, every day's view is the same);
+    # None: not known yet (registry_as_of finds out).
+    dated: bool | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         day = f", as_of={self.as_of}" if self.as_of else ""
