@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from stakegate.importers.base import ImportReport, RegistryBuilder
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.pipeline import Connection, Screener
 from stakegate.policy.runtime import LocalOpa
+from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import parse_registry
 
 from .conftest import FIXTURES
@@ -121,10 +122,9 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
     "v0.2-oo-register-dk-cvr-fragment.jsonl": (
         4,
         0,
-        {
-            "interest ended (endDate on or before the as-of date)": 6,
-            "ownership record names an entity with no statement": 3,
-            "voting-rights interest: the registry has no field for it": 2,
+        {  # the ended interests are history now, kept like the others
+            "ownership record names an entity with no statement": 6,
+            "voting-rights interest: the registry has no field for it": 5,
         },
     ),
     "v0.3-2-single-update.json": (2, 1, {"relationship with an unspecified interested party": 1}),
@@ -144,12 +144,11 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
         },
     ),
     "v0.4-bods-package-linking-annotations.json": (2, 1, {}),
-    "v0.4-fermcat.json": (
-        2,
-        1,
+    "v0.4-fermcat.json": (  # two owners' records closed: kept as history
+        4,
+        3,
         {
-            "boardMember interest: the registry has no field for it": 1,
-            "record closed by a later statement": 4,
+            "boardMember interest: the registry has no field for it": 2,
             "statement replaced by a later statement of its record": 16,
         },
     ),
@@ -179,13 +178,13 @@ SAMPLE_COUNTS: dict[str, tuple[int, int, dict[str, int]]] = {
         4,
         {"indirect interest given by its component relationships": 1},
     ),
-    "v0.4-tecido.json": (
+    "v0.4-tecido.json": (  # one owner's records closed: kept as history
+        3,
         2,
-        1,
         {
-            "record closed by a later statement": 2,
+            "boardChair interest: the registry has no field for it": 1,
             "statement replaced by a later statement of its record": 6,
-            "votingRights interest: the registry has no field for it": 1,
+            "votingRights interest: the registry has no field for it": 2,
         },
     ),
 }
@@ -302,15 +301,34 @@ def test_mixed_direct_and_indirect_keeps_the_direct_interest_of_the_primary():
     assert holdings(document)[("53508b65253f", "9bfe59b6a869")] == 50
 
 
+def current(document: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """The holdings that count today (closed records are history)."""
+    view = registry_as_of(parse_registry(document, "test"), date.today())
+    return {(h.owner, h.owned): h.share.min if h.share else None for h in view.holdings}
+
+
 def test_fermcat_updates_and_closures_leave_the_last_owner():
+    """Two owners' records were closed (their shares ended 2021-04-03 by the closing statement's
+    endDate, and 2022-01-21 by its statementDate): history, and the last owner holds 100% now."""
     document, _ = import_document("bods", [SAMPLES / "v0.4-fermcat.json"])
-    assert sorted(entities(document)) == ["ent-93c75c87ab28f889", "per-41c0bb0cef246f7c"]
-    assert holdings(document) == {("per-41c0bb0cef246f7c", "ent-93c75c87ab28f889"): 100}
+    company = "ent-93c75c87ab28f889"
+    assert sorted(entities(document)) == [
+        company,
+        "per-41c0bb0cef246f7c",
+        "per-5faa4103dee78621",
+        "per-e334cc6258e56467",
+    ]
+    assert current(document) == {("per-41c0bb0cef246f7c", company): 100.0}
+    ended = {h["owner"]: (h["start"], h["end"]) for h in document["ownership"] if "end" in h}
+    assert ended == {
+        "per-5faa4103dee78621": ("2019-09-11", "2021-04-03"),
+        "per-e334cc6258e56467": ("2021-04-03", "2022-01-21"),
+    }
 
 
 def test_tecido_updated_shares_are_not_double_counted():
     document, _ = import_document("bods", [SAMPLES / "v0.4-tecido.json"])
-    assert holdings(document) == {("033E84672B", "01B68D7633"): 80}
+    assert current(document) == {("033E84672B", "01B68D7633"): 80.0}
     assert entities(document)["01B68D7633"]["jurisdiction"] == "US-DE"
 
 
@@ -386,19 +404,23 @@ def test_two_live_relationships_for_one_pair_give_the_band_covering_both(tmp_pat
     assert report.notes["several relationships for one owner and owned: merged into one band"]
 
 
-def test_ended_interest_is_skipped(tmp_path: Path):
-    rel = relationship("r", "p", "co", shareholding({"exact": 60}, endDate="2020-01-01"))
+def test_an_ended_interest_is_kept_with_its_dates(tmp_path: Path):
+    rel = relationship(
+        "r", "p", "co", shareholding({"exact": 60}, startDate="2010-01", endDate="2020-01-01")
+    )
     document, report = run(tmp_path, [entity("co"), person("p"), rel])
-    assert document["ownership"] == []
-    assert report.skipped[ENDED] == 1
+    assert document["ownership"] == [
+        {"owner": "p", "owned": "co", "percent": 60, "start": "2010-01-01", "end": "2020-01-01"}
+    ]
+    assert report.skipped == {}
 
 
-# --- interest dates, read as of a date ------------------------------------------------------
+# --- interest dates ---------------------------------------------------------------------------
 
 ENDED = "interest ended (endDate on or before the as-of date)"
-ENDS_LATER = "interest ends after the as-of date: counted"
+BEGINS_LATER = "interest begins after the as-of date"
 UNREADABLE_END = "unreadable endDate: counted as live"
-STARTS_LATER = "interest starts after the as-of date: counted"
+UNREADABLE_START = "unreadable startDate: counted from the beginning"
 AS_OF = date(2025, 6, 30)
 
 
@@ -411,28 +433,28 @@ def cn_holding(**dates: Any) -> list[dict[str, Any]]:
     ]
 
 
+def dated(document: dict[str, Any]) -> list[tuple[Any, str | None, str | None]]:
+    return [(h["percent"], h.get("start"), h.get("end")) for h in document["ownership"]]
+
+
 def test_interest_ending_on_the_as_of_date_has_ended(tmp_path: Path):
     document, report = run_as_of(tmp_path, cn_holding(endDate="2025-06-30"), AS_OF)
     assert document["ownership"] == []
     assert report.skipped == {ENDED: 1}
-    assert ENDS_LATER not in report.notes
 
 
 def test_interest_ending_after_the_as_of_date_is_still_held(tmp_path: Path):
     document, report = run_as_of(tmp_path, cn_holding(endDate="2025-07-01"), AS_OF)
-    assert document["ownership"] == [{"owner": "cn", "owned": "co", "percent": 60}]
-    assert report.notes[ENDS_LATER] == 1
-    assert ENDED not in report.skipped
-    assert f"note 1: {ENDS_LATER}" in report.summary()
+    assert dated(document) == [(60, None, "2025-07-01")]
+    assert report.skipped == {}
+    assert report.notes == {}
 
 
-def test_the_default_as_of_date_is_today_utc(tmp_path: Path):
-    today = datetime.now(UTC).date()
-    ends = (today + timedelta(days=7)).isoformat()
-    document, report = run(tmp_path, cn_holding(endDate=ends))
-    assert holdings(document) == {("cn", "co"): 60}
-    document, report = run(tmp_path, cn_holding(endDate=today.isoformat()))
-    assert document["ownership"] == []
+def test_without_as_of_every_interest_is_kept_with_its_dates(tmp_path: Path):
+    """The import no longer depends on the day it runs: what ended is history."""
+    for end in ("1999-01-01", "2999-01-01"):
+        document, report = run(tmp_path, cn_holding(endDate=end))
+        assert dated(document) == [(60, None, end)]
 
 
 @pytest.mark.parametrize(
@@ -446,9 +468,10 @@ def test_the_default_as_of_date_is_today_utc(tmp_path: Path):
 )
 def test_a_month_or_year_end_date_ends_on_its_last_day(tmp_path: Path, end: str, last_day: date):
     """The last day keeps the interest live longest: a partial date never drops it early."""
+    document, _ = run(tmp_path, cn_holding(endDate=end))
+    assert dated(document) == [(60, None, last_day.isoformat())]
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day - timedelta(days=1))
     assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes[ENDS_LATER] == 1
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), last_day)
     assert document["ownership"] == []
     assert report.skipped == {ENDED: 1}
@@ -456,71 +479,106 @@ def test_a_month_or_year_end_date_ends_on_its_last_day(tmp_path: Path, end: str,
 
 @pytest.mark.parametrize(
     "end",
-    [
-        "",
-        "soon",
-        "31/12/2020",
-        "2020-02-30",
-        "2020-13",
-        "0000",
-        "20200101",
-        "2020-01-01T00:00:00Z",
-    ],
+    ["soon", "31/12/2020", "2020-02-30", "2020-13", "0000", "20200101", "2020-01-01T00:00:00Z"],
 )
 def test_unreadable_end_date_is_counted_as_live(tmp_path: Path, end: str):
     document, report = run_as_of(tmp_path, cn_holding(endDate=end), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
+    assert dated(document) == [(60, None, None)]
     assert report.notes[UNREADABLE_END] == 1
     assert ENDED not in report.skipped
 
 
 @pytest.mark.parametrize(
-    ("start", "noted"),
+    ("start", "first_day"),
     [
-        ("2025-07-01", True),
-        ("2025-07", True),
-        ("2026", True),
-        ("2025-06-30", False),
-        ("2025-06", False),
-        ("2025", False),
+        ("2025-07-01", "2025-07-01"),
+        ("2025-07", "2025-07-01"),
+        ("2026", "2026-01-01"),
+        ("2025-06-30", "2025-06-30"),
+        ("2025-06", "2025-06-01"),
+        ("2025", "2025-01-01"),
     ],
 )
-def test_interest_starting_after_the_as_of_date_is_counted(tmp_path: Path, start: str, noted: bool):
-    """Not begun yet, but declared: counting it can only raise a restricted share."""
+def test_an_interest_counts_from_the_first_day_of_its_start_date(
+    tmp_path: Path, start: str, first_day: str
+):
+    """Kept with its start; as of a day before it, not written (it has not begun)."""
+    document, _ = run(tmp_path, cn_holding(startDate=start))
+    assert dated(document) == [(60, first_day, None)]
     document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes[STARTS_LATER] == (1 if noted else 0)
+    begun = date.fromisoformat(first_day) <= AS_OF
+    assert holdings(document) == ({("cn", "co"): 60} if begun else {})
+    assert report.skipped == ({} if begun else {BEGINS_LATER: 1})
 
 
 @pytest.mark.parametrize("start", ["n/a", 20250101, ["2025-01-01"]])
-def test_unreadable_start_date_is_counted(tmp_path: Path, start: Any):
+def test_unreadable_start_date_is_counted_from_the_beginning(tmp_path: Path, start: Any):
     document, report = run_as_of(tmp_path, cn_holding(startDate=start), AS_OF)
-    assert holdings(document) == {("cn", "co"): 60}
-    assert report.notes["unreadable startDate: counted"] == 1
+    assert dated(document) == [(60, None, None)]
+    assert report.notes[UNREADABLE_START] == 1
 
 
-def test_an_ended_interest_notes_nothing_about_its_dates(tmp_path: Path):
-    statements = cn_holding(startDate="2030-01-01", endDate="2025-01-01")
-    document, report = run_as_of(tmp_path, statements, AS_OF)
-    assert document["ownership"] == []
-    assert report.notes == {}
+def test_an_end_before_the_start_ends_nothing(tmp_path: Path):
+    document, report = run(tmp_path, cn_holding(startDate="2030-01-01", endDate="2025-01-01"))
+    assert dated(document) == [(60, "2030-01-01", None)]
+    assert report.notes == {"endDate before startDate: counted as live": 1}
 
 
 def test_date_notes_count_only_interests_that_become_holdings(tmp_path: Path):
     """A relationship replaced later was never a holding: its dates are not reported."""
     update = relationship("r", "cn", "co", shareholding({"exact": 60}, endDate="2030-01-01"))
-    statements = [*cn_holding(endDate="2030-01-01", startDate="2030-01-01"), update]
+    statements = [*cn_holding(endDate="soon", startDate="n/a"), update]
     document, report = run_as_of(tmp_path, statements, AS_OF)
     assert holdings(document) == {("cn", "co"): 60}
-    assert (report.notes[ENDS_LATER], report.notes[STARTS_LATER]) == (1, 0)
+    assert report.notes == {}
 
 
-def test_dk_cvr_interests_are_read_as_of_the_date(monkeypatch: pytest.MonkeyPatch):
+def test_share_classes_with_their_own_dates_make_successive_records(tmp_path: Path):
+    """Two classes held side by side add up only while both are held: one record per piece,
+    none overlapping, so that each day counts exactly the shares held on it."""
+    rel = relationship(
+        "r",
+        "cn",
+        "co",
+        shareholding({"exact": 30}, startDate="2020-01-01", endDate="2024-01-01"),
+        shareholding({"exact": 40}, startDate="2022-01-01"),
+    )
+    document, report = run(tmp_path, [*cn_holding()[:2], rel])
+    assert dated(document) == [
+        (30, "2020-01-01", "2022-01-01"),
+        (70, "2022-01-01", "2024-01-01"),
+        (40, "2024-01-01", None),
+    ]
+    document, _ = run_as_of(tmp_path, [*cn_holding()[:2], rel], date(2023, 6, 1))
+    assert dated(document) == [(70, "2022-01-01", "2024-01-01")]
+
+
+def test_relationships_that_follow_each_other_are_history_not_a_band(tmp_path: Path):
+    statements = [
+        *cn_holding()[:2],
+        relationship("r1", "cn", "co", shareholding({"exact": 60}, endDate="2021-01-01")),
+        relationship("r2", "cn", "co", shareholding({"exact": 20}, startDate="2021-01-01")),
+        relationship("r3", "cn", "co", shareholding({"exact": 25}, startDate="2023-01-01")),
+    ]
+    document, report = run(tmp_path, statements)
+    assert dated(document) == [
+        (60, None, "2021-01-01"),
+        (20, "2021-01-01", "2023-01-01"),
+        ({"min": 20, "max": 25}, "2023-01-01", None),
+    ]
+    assert report.notes["several relationships for one owner and owned: merged into one band"]
+
+
+def test_dk_cvr_interests_keep_their_dates(monkeypatch: pytest.MonkeyPatch):
     """The real 0.2 fragment ends a shareholding and its voting rights on each of 2019-06-25,
-    2021-02-02 and 2023-03-30: those on or before the as-of date have ended, the later ones
-    are counted (with voting rights a registry field, so that all six can be)."""
+    2021-02-02 and 2023-03-30: imported whole, they are history with those ends; as of a date,
+    those ended on or before it are left out (with voting rights a registry field, so that all
+    six can be)."""
     monkeypatch.setattr(bods, "interest_kinds", lambda: frozenset({"shares", "voting", "other"}))
     path = SAMPLES / "v0.2-oo-register-dk-cvr-fragment.jsonl"
+    builder = RegistryBuilder(str(path))
+    bods.import_files([path], builder)
+    assert builder.report.skipped[ENDED] == 0
     for as_of, ended in [
         (date(2019, 6, 24), 0),
         (date(2019, 6, 25), 2),
@@ -532,7 +590,6 @@ def test_dk_cvr_interests_are_read_as_of_the_date(monkeypatch: pytest.MonkeyPatc
         bods.import_files([path], builder)
         builder.document()
         assert builder.report.skipped[ENDED] == ended, as_of
-        assert builder.report.notes[ENDS_LATER] == 6 - ended, as_of
 
 
 def _last_day(day: date, precision: str) -> date:
@@ -559,6 +616,55 @@ def test_an_interest_ends_exactly_when_its_end_date_is_over(
     assert dropped == (as_of >= _last_day(end, precision))
     if as_of < end:
         assert not dropped
+
+
+_DAYS = st.dates(date(2019, 1, 1), date(2026, 12, 31))
+_DATE_TEXT = st.one_of(
+    st.none(),
+    _DAYS.map(date.isoformat),
+    _DAYS.map(lambda d: d.isoformat()[:7]),
+    _DAYS.map(lambda d: d.isoformat()[:4]),
+    st.just("unknown"),
+)
+_INTEREST = st.builds(
+    lambda share, start, end: shareholding(
+        {"exact": share}, **{k: v for k, v in (("startDate", start), ("endDate", end)) if v}
+    ),
+    st.integers(1, 15),  # at most 3 side by side, 2 owners: never over 100 (no data faults)
+    _DATE_TEXT,
+    _DATE_TEXT,
+)
+
+
+@FUZZ
+@given(
+    relationships=st.lists(
+        st.tuples(st.sampled_from(["cn", "p"]), st.lists(_INTEREST, min_size=1, max_size=3)),
+        min_size=1,
+        max_size=4,
+    ),
+    day=_DAYS,
+)
+def test_the_whole_history_read_on_a_day_is_the_import_as_of_that_day(
+    tmp_path: Path, relationships: list[tuple[str, list[dict[str, Any]]]], day: date
+):
+    """One rule of when a dated holding counts: the registry imported whole, viewed as of a day
+    (``registry_as_of``, what screening decides on), holds what the import as of that day
+    writes, share for share."""
+    statements = [entity("co", code="GB"), entity("cn", code="CN"), person("p")]
+    statements += [
+        relationship(f"r{n}", owner, "co", *interests)
+        for n, (owner, interests) in enumerate(relationships)
+    ]
+    whole, _ = run(tmp_path, statements)
+    filtered, _ = run_as_of(tmp_path, statements, day)
+
+    def shares(document: dict[str, Any], on: date | None) -> list[tuple[str, str, Any]]:
+        view = registry_as_of(parse_registry(document, "test"), on)
+        assert view.faults == []
+        return sorted((h.owner, h.owned, h.share) for h in view.holdings)
+
+    assert shares(whole, day) == shares(filtered, None) == shares(filtered, day)
 
 
 def test_relationship_without_interests_is_a_holding_of_unknown_size(tmp_path: Path):
@@ -680,7 +786,7 @@ def test_business_address_is_the_headquarters(tmp_path: Path):
 # --- updates, closures, components -----------------------------------------------------------
 
 
-def test_closed_entity_removes_its_relationships(tmp_path: Path):
+def test_closed_entity_without_a_date_removes_its_relationships(tmp_path: Path):
     closed = {**entity("p-co"), "recordStatus": "closed"}
     statements = [
         entity("co"),
@@ -691,7 +797,43 @@ def test_closed_entity_removes_its_relationships(tmp_path: Path):
     document, report = run(tmp_path, statements)
     assert sorted(entities(document)) == ["co"]
     assert document["ownership"] == []
-    assert report.skipped["relationship names a closed record"] == 1
+    assert report.skipped == {
+        "statement replaced by a later statement of its record": 1,
+        "record closed by a statement without a readable date": 1,
+        "relationship names a record closed without a readable date": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("stated", "end"),
+    [
+        ("2024-05-01", "2024-05-01"),
+        ("2024-05-01T00:00:00Z", "2024-05-01"),
+        ("2024-05-01T09:30:00Z", "2024-05-02"),
+    ],
+)
+def test_a_closed_record_ends_its_holdings_by_its_statement_date(
+    tmp_path: Path, stated: str, end: str
+):
+    """The closing statement's date ends what it closes at the latest (a time of day: the day
+    after, when it held for part of it); an earlier endDate stays; a start after it never was."""
+    statements = [
+        entity("co"),
+        entity("p-co"),
+        relationship(
+            "r",
+            "p-co",
+            "co",
+            shareholding({"exact": 20}),
+            shareholding({"exact": 10}, endDate="2024-01-01"),
+            shareholding({"exact": 5}, startDate="2024-06-01"),
+        ),
+        {**entity("p-co"), "recordStatus": "closed", "statementDate": stated},
+    ]
+    document, report = run(tmp_path, statements)
+    assert sorted(entities(document)) == ["co", "p-co"]
+    assert dated(document) == [(30, None, "2024-01-01"), (20, "2024-01-01", end)]
+    assert report.skipped["interest begins after its record was closed"] == 1
 
 
 def test_a_later_file_updates_an_earlier_one(tmp_path: Path):
@@ -1065,8 +1207,15 @@ def test_indirect_chain_decides_through_components(opa_with_config: OpaFactory):
 # Hand-checked: every sample's decisions under the default policy. Entities with no
 # jurisdiction in the sample are unknown, hence review; the rest are in clear countries.
 DEFAULT_DECISIONS = {
-    "v0.4-fermcat.json": {"ent-93c75c87ab28f889": "allow", "per-41c0bb0cef246f7c": "allow"},
-    "v0.4-tecido.json": {"01B68D7633": "allow", "033E84672B": "allow"},
+    "v0.4-fermcat.json": {
+        "ent-93c75c87ab28f889": "allow",
+        "per-41c0bb0cef246f7c": "allow",
+        "per-5faa4103dee78621": "allow",  # former owners: closed records, kept as history
+        "per-e334cc6258e56467": "allow",
+    },
+    # 018AF6B3EB, a former owner, states no country: review on its own account; what it owned
+    # no longer counts today.
+    "v0.4-tecido.json": {"01B68D7633": "allow", "033E84672B": "allow", "018AF6B3EB": "review"},
     "v0.4-bods-package-linking-annotations.json": {
         "a01c1a0863e2": "review",
         "0fc263ba4126": "review",

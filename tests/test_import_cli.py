@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,34 @@ def test_an_inconsistent_result_is_not_written(tmp_path: Path):
     assert len(json.loads(out.read_text())["ownership"]) == 2
 
 
+def test_successive_owners_are_history_not_a_fault(tmp_path: Path):
+    """a held 60% of c until 2020, b holds 60% since: over 100% only if history is added up.
+    Faults are checked as of a day (--as-of, else today); as of a day both held, they are."""
+    statements = [
+        {"recordId": i, "recordType": "entity", "recordDetails": {"name": i}} for i in "abc"
+    ] + [
+        {
+            "recordId": f"{owner}-c",
+            "recordType": "relationship",
+            "recordDetails": {
+                "subject": "c",
+                "interestedParty": owner,
+                "interests": [{"type": "shareholding", "share": {"exact": 60}, **dates}],
+            },
+        }
+        for owner, dates in (("a", {"endDate": "2020-01-01"}), ("b", {"startDate": "2019-06"}))
+    ]
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(statements), encoding="utf-8")
+    out = tmp_path / "out.json"
+    result = run("import", "bods", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(out.read_text())["ownership"]) == 2
+    result = run("import", "bods", source, "--out", out, "--as-of", "2019-12-31")
+    assert result.exit_code == 2
+    assert "owners of 'c' hold at least 120 percent between them" in result.stderr
+
+
 def cn_holding_until(tmp_path: Path, end: str) -> Path:
     """BODS 0.4: a Chinese company holds 60% of a British one until ``end``."""
     statements = [
@@ -169,9 +198,8 @@ def test_as_of_decides_whether_an_interest_has_ended(tmp_path: Path):
     result = run("import", "bods", source, "--out", out, "--as-of", "2025-06-30")
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["ownership"] == [
-        {"owner": "cn", "owned": "co", "percent": 60}
+        {"owner": "cn", "owned": "co", "percent": 60, "end": "2025-07-01"}
     ]
-    assert "  note 1: interest ends after the as-of date: counted\n" in result.stderr
     result = run("import", "bods", source, "--out", out, "--as-of", "2025-07-01")
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["ownership"] == []
@@ -194,8 +222,7 @@ def test_as_of_decides_whether_a_psc_has_ceased(tmp_path: Path):
     before = run("import", "uk-psc", source, "-o", "-", "--as-of", "2025-06-30")
     on = run("import", "uk-psc", source, "-o", "-", "--as-of", "2025-07-01")
     assert before.exit_code == on.exit_code == 0, before.output + on.output
-    assert len(json.loads(before.stdout)["ownership"]) == 1
-    assert "PSC ceases after the as-of date: counted" in before.stderr
+    assert [h["end"] for h in json.loads(before.stdout)["ownership"]] == ["2025-07-01"]
     assert json.loads(on.stdout)["ownership"] == []
     assert "skipped 1: ceased PSC" in on.stderr
 
@@ -306,6 +333,33 @@ def test_check_reads_foreign_data_as_of_its_decision_date(
         assert result.exit_code == 0, result.output
         decided = {d["entity"]: d["decision"] for d in map(json.loads, _documents(result.stdout))}
         assert decided["co"] == decision
+
+
+@pytest.mark.integration
+def test_one_imported_file_screens_at_any_date(tmp_path: Path, opa_server: LocalOpa):
+    """Imported without --as-of, the holding keeps its dates (a CN owner at 60% from 2020-01
+    to 2025-06-30), and the same file decided at three dates gives the decision of each day,
+    each saying its date; --registry-format reads the same."""
+    source = cn_holding_until(tmp_path, "2025-06-30")
+    document = json.loads(source.read_text())
+    document[-1]["recordDetails"]["interests"][0]["startDate"] = "2020-01"
+    source.write_text(json.dumps(document), encoding="utf-8")
+    out = tmp_path / "registry.yaml"
+    result = run("import", "bods", source, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [(h.start, h.end) for h in load_registry(out).holdings] == [
+        (date(2020, 1, 1), date(2025, 6, 30))
+    ]
+    for as_of, decision in [
+        ("2019-06-01", "allow"),
+        ("2025-01-01", "deny"),
+        ("2026-01-01", "allow"),
+    ]:
+        for registry in (["--registry", out], ["--registry-format", "bods", "--registry", source]):
+            result = run("check", "co", *registry, "--opa-url", opa_server.url, "--as-of", as_of)
+            assert result.exit_code == 0, result.output
+            decided = json.loads(result.stdout)
+            assert (decided["decision"], decided["as_of"]) == (decision, as_of), registry
 
 
 def _documents(stdout: str) -> list[str]:

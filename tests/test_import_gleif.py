@@ -10,6 +10,7 @@ consolidation counts as majority control).
 from __future__ import annotations
 
 import zipfile
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +136,101 @@ def test_a_later_inactive_or_retired_record_undoes_a_relationship(tmp_path: Path
     assert report.skipped == {
         "relationship inactive: not current": 1,
         "relationship retired: not current": 1,
+    }
+
+
+def test_the_relationship_period_dates_the_record():
+    """The real record FX -> PAYMENTS has an ACCOUNTING_PERIOD ending 2020-06-30 (the accounts,
+    not the relationship) and a RELATIONSHIP_PERIOD from 2018-06-30: only the latter counts."""
+    doc, _ = import_document("gleif", CHAIN_XML)
+    (record,) = [h for h in doc["ownership"] if (h["owner"], h["owned"]) == (PAYMENTS, FX)]
+    assert (record.get("start"), record.get("end")) == ("2018-06-30", None)
+
+
+RR_DATED_HEADER = (
+    "Relationship.StartNode.NodeID,Relationship.EndNode.NodeID,Relationship.RelationshipType,"
+    "Relationship.RelationshipStatus,Relationship.Period.1.startDate,"
+    "Relationship.Period.1.endDate,Relationship.Period.1.periodType,"
+    "Relationship.Period.2.startDate,Relationship.Period.2.endDate,"
+    "Relationship.Period.2.periodType,Registration.RegistrationStatus\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "start", "end", "kept"),
+    [
+        # A timestamp counts by the day as written; an end after midnight ends the next day.
+        ("ACTIVE", "2017-12-06T01:00:00+01:00", "", ("2017-12-06", None)),
+        ("ACTIVE", "2017-12-06", "2021-12-31T00:00:00.000Z", ("2017-12-06", "2021-12-31")),
+        ("ACTIVE", "2017-12-06", "2021-12-31T01:00:00+01:00", ("2017-12-06", "2022-01-01")),
+        # An inactive relationship with an end is history; without one it is skipped.
+        ("INACTIVE", "2017-12-06", "2021-12-31", ("2017-12-06", "2021-12-31")),
+        ("INACTIVE", "2017-12-06", "", None),
+        # Unreadable dates bound nothing.
+        ("ACTIVE", "06/12/2017", "someday", (None, None)),
+    ],
+)
+def test_csv_relationship_periods(
+    tmp_path: Path, status: str, start: str, end: str, kept: tuple[str | None, ...] | None
+):
+    rr = write(
+        tmp_path,
+        "rr.csv",
+        RR_DATED_HEADER + f"{FX},{PAYMENTS},IS_DIRECTLY_CONSOLIDATED_BY,{status},"
+        f"2020-01-01,2020-12-31,ACCOUNTING_PERIOD,{start},{end},RELATIONSHIP_PERIOD,PUBLISHED\n",
+    )
+    doc, report = import_document("gleif", [G / "lei.csv", rr])
+    if kept is None:
+        assert doc["ownership"] == []
+        assert report.skipped == {"relationship inactive: not current": 1}
+        return
+    (record,) = doc["ownership"]
+    assert (record.get("start"), record.get("end")) == kept
+    if kept == (None, None):
+        assert report.notes["unreadable relationship StartDate: counted from the beginning"] == 1
+        assert report.notes["unreadable relationship EndDate: counted as live"] == 1
+
+
+def test_as_of_writes_the_relationships_live_that_day(tmp_path: Path):
+    rr = write(
+        tmp_path,
+        "rr.csv",
+        RR_DATED_HEADER
+        + f"{FX},{PAYMENTS},IS_DIRECTLY_CONSOLIDATED_BY,INACTIVE,,,,2017-12-06,2021-12-31,"
+        "RELATIONSHIP_PERIOD,PUBLISHED\n"
+        f"{PAYMENTS},{MONEYTECH},IS_DIRECTLY_CONSOLIDATED_BY,ACTIVE,,,,2022-01-01,,"
+        "RELATIONSHIP_PERIOD,PUBLISHED\n",
+    )
+    files = [G / "lei.csv", rr]
+    written = {
+        day: [
+            (h["owner"], h["owned"]) for h in import_document("gleif", files, day)[0]["ownership"]
+        ]
+        for day in (date(2021, 12, 30), date(2021, 12, 31), date(2022, 1, 1))
+    }
+    assert written == {
+        date(2021, 12, 30): [(PAYMENTS, FX)],
+        date(2021, 12, 31): [],
+        date(2022, 1, 1): [(MONEYTECH, PAYMENTS)],
+    }
+
+
+def test_an_ended_direct_chain_does_not_imply_the_ultimate_parent(tmp_path: Path):
+    """The ultimate parent is kept unless current direct relationships reach it."""
+    rr = write(
+        tmp_path,
+        "rr.csv",
+        RR_DATED_HEADER
+        + f"{FX},{PAYMENTS},IS_DIRECTLY_CONSOLIDATED_BY,ACTIVE,,,,2017-12-06,2021-12-31,"
+        "RELATIONSHIP_PERIOD,PUBLISHED\n"
+        f"{PAYMENTS},{MONEYTECH},IS_DIRECTLY_CONSOLIDATED_BY,ACTIVE,,,,,,,PUBLISHED\n"
+        f"{FX},{MONEYTECH},IS_ULTIMATELY_CONSOLIDATED_BY,ACTIVE,,,,,,,PUBLISHED\n",
+    )
+    doc, _ = import_document("gleif", [G / "lei.csv", rr])
+    assert edges(doc) == {
+        (PAYMENTS, FX, "consolidation"),
+        (MONEYTECH, PAYMENTS, "consolidation"),
+        (MONEYTECH, FX, "consolidation"),
     }
 
 

@@ -67,14 +67,14 @@ def holdings(doc: dict[str, Any]) -> dict[tuple[str, str, str], Any]:
 
 def test_sample_counts():
     doc, report = import_document("uk-psc", [SAMPLE])
-    assert (report.entities, report.edges) == (32, 26)
+    # Every PSC is kept with its dates: the one that ceased (10308742) is history, not skipped.
+    assert (report.entities, report.edges) == (34, 29)
     assert report.skipped == {
         "PSC statement, no person named: no-individual-or-entity-with-signficant-control": 1,
-        "ceased PSC": 1,
         "snapshot totals line": 1,
         "super-secure PSC: identity withheld by law": 1,
     }
-    assert report.notes["share not stated: recorded as 0-100 band"] == 3
+    assert report.notes["share not stated: recorded as 0-100 band"] == 4
     assert report.notes["overseas entity: country of registration not in the snapshot"] == 2
 
 
@@ -193,7 +193,7 @@ def test_skips_have_reasons(tmp_path: Path):
     path = write_lines(
         tmp_path,
         [
-            psc("00000001", ceased_on="2020-01-01"),
+            psc("00000001", ceased=True),
             psc(
                 "00000002",
                 natures_of_control=[
@@ -207,7 +207,7 @@ def test_skips_have_reasons(tmp_path: Path):
     doc, report = import_document("uk-psc", [path])
     assert doc == {"entities": [], "ownership": []}
     assert report.skipped == {
-        "ceased PSC": 1,
+        "ceased PSC without a readable ceased_on date": 1,
         "nature of control: nominee for land, not control": 1,
         "PSC with no nature of control that concerns the company": 1,
         "unknown PSC kind: something-new": 1,
@@ -215,73 +215,116 @@ def test_skips_have_reasons(tmp_path: Path):
     }
 
 
-CEASES_LATER = "PSC ceases after the as-of date: counted"
-UNREADABLE_CEASED_ON = "unreadable ceased_on: PSC counted as live"
+UNREADABLE_CEASED_ON = "unreadable ceased_on: counted as live"
+UNREADABLE_NOTIFIED_ON = "unreadable notified_on: counted from the beginning"
 AS_OF = date(2025, 6, 30)
+OWNER = "GB-COH-00000001/psc/ID00000001"
+BAND = {"min": 50, "max": 75, "min_exclusive": True, "max_exclusive": True}
 
 
 @pytest.mark.parametrize(
-    ("ceased_on", "note"),
+    ("ceased_on", "end"),
     [
-        ("2025-06-29", None),
-        ("2025-06-30", None),
-        ("2025-06", None),
-        ("2025-07-01", CEASES_LATER),
-        ("2025-07", CEASES_LATER),
-        ("2025", CEASES_LATER),
-        ("unknown", UNREADABLE_CEASED_ON),
-        ("2025-02-30", UNREADABLE_CEASED_ON),
-        ("30/06/2020", UNREADABLE_CEASED_ON),
-        (20200101, UNREADABLE_CEASED_ON),
+        ("2025-06-29", "2025-06-29"),
+        ("2025-06-30", "2025-06-30"),
+        ("2025-07-01", "2025-07-01"),
+        ("2025-06", "2025-06-30"),
+        ("2025", "2025-12-31"),
+        ("unknown", None),
+        ("2025-02-30", None),
+        ("30/06/2020", None),
+        (20200101, None),
     ],
 )
-def test_ceased_on_is_read_as_of_the_date(tmp_path: Path, ceased_on: Any, note: str | None):
+def test_the_dates_are_kept(tmp_path: Path, ceased_on: Any, end: str | None):
+    """notified_on starts the records, ceased_on ends them (a month or year on its last day);
+    an unreadable ceased_on ends nothing, and says so."""
+    record = psc("00000001", notified_on="2016-04-06", ceased_on=ceased_on)
+    doc, report = import_document("uk-psc", [write_lines(tmp_path, [record])])
+    expected = {"owner": OWNER, "owned": "GB-COH-00000001", "percent": BAND, "start": "2016-04-06"}
+    assert doc["ownership"] == [expected | ({"end": end} if end else {})]
+    assert report.skipped == {}
+    assert report.notes.get(UNREADABLE_CEASED_ON, 0) == (end is None)
+
+
+@pytest.mark.parametrize(
+    ("ceased_on", "live"),
+    [
+        ("2025-06-29", False),
+        ("2025-06-30", False),
+        ("2025-06", False),
+        ("2025-07-01", True),
+        ("2025-07", True),
+        ("2025", True),
+        ("unknown", True),
+        ("2025-02-30", True),
+    ],
+)
+def test_as_of_writes_only_the_psc_live_that_day(tmp_path: Path, ceased_on: Any, live: bool):
     """Ceased only on or before the as-of date; a later or unreadable date is still a PSC."""
     doc, report = import_as_of(write_lines(tmp_path, [psc("00000001", ceased_on=ceased_on)]), AS_OF)
-    if note is None:
+    if not live:
         assert doc == {"entities": [], "ownership": []}
         assert report.skipped == {"ceased PSC": 1}
         assert report.notes == {}
     else:
-        owner = "GB-COH-00000001/psc/ID00000001"
-        assert holdings(doc) == {
-            (owner, "GB-COH-00000001", "shares"): {
-                "min": 50,
-                "max": 75,
-                "min_exclusive": True,
-                "max_exclusive": True,
-            }
-        }
+        assert holdings(doc) == {(OWNER, "GB-COH-00000001", "shares"): BAND}
         assert report.skipped == {}
-        assert report.notes[note] == 1
 
 
-def test_ceased_true_is_ceased_whatever_the_date(tmp_path: Path):
-    records = [psc("00000001", ceased=True), psc("00000002", ceased=True, ceased_on="2030-01-01")]
+def test_a_psc_notified_after_the_as_of_date_is_not_written(tmp_path: Path):
+    records = [psc("00000001", notified_on="2025-07-01"), psc("00000002", notified_on="2025-06-30")]
     doc, report = import_as_of(write_lines(tmp_path, records), AS_OF)
-    assert doc == {"entities": [], "ownership": []}
-    assert report.skipped == {"ceased PSC": 2}
+    assert [h["owned"] for h in doc["ownership"]] == ["GB-COH-00000002"]
+    assert report.skipped == {"PSC notified after the as-of date": 1}
 
 
-def test_ceased_on_note_counts_only_psc_that_become_holdings(tmp_path: Path):
-    record = psc("00000001", ceased_on="2030-01-01", natures_of_control=["something-else"])
+@pytest.mark.parametrize("notified_on", ["soon", "2016-02-30", 2016])
+def test_an_unreadable_notified_on_counts_from_the_beginning(tmp_path: Path, notified_on: Any):
+    doc, report = import_as_of(
+        write_lines(tmp_path, [psc("00000001", notified_on=notified_on)]), AS_OF
+    )
+    assert doc["ownership"] == [{"owner": OWNER, "owned": "GB-COH-00000001", "percent": BAND}]
+    assert report.notes[UNREADABLE_NOTIFIED_ON] == 1
+
+
+def test_ceased_true_without_a_date_is_skipped(tmp_path: Path):
+    """Ceased at a time the record does not say: it cannot be dated, and is not current. With
+    a date, the date says when (a ceased_on still ahead is counted until then: fail closed)."""
+    records = [
+        psc("00000001", ceased=True),
+        psc("00000002", ceased=True, ceased_on="later"),
+        psc("00000003", ceased=True, ceased_on="2030-01-01"),
+    ]
+    doc, report = import_as_of(write_lines(tmp_path, records), AS_OF)
+    assert report.skipped == {"ceased PSC without a readable ceased_on date": 2}
+    assert [(h["owned"], h.get("end")) for h in doc["ownership"]] == [
+        ("GB-COH-00000003", "2030-01-01")
+    ]
+
+
+def test_date_notes_count_only_psc_that_become_holdings(tmp_path: Path):
+    record = psc("00000001", ceased_on="later", natures_of_control=["something-else"])
     _, report = import_as_of(write_lines(tmp_path, [record]), AS_OF)
-    assert CEASES_LATER not in report.notes
+    assert UNREADABLE_CEASED_ON not in report.notes
 
 
-def test_sample_psc_read_before_it_ceased_is_kept():
+def test_sample_psc_that_ceased_is_history():
     """The real sample's only PSC of 10308742 (a resident of Poland, 75% or more of shares and
-    votes, and other control) ceased on 2018-02-27: the day before, it still holds all three."""
+    votes, and other control) ceased on 2018-02-27: kept with that end, written as of the day
+    before, left out as of that day."""
+    doc, _ = import_document("uk-psc", [SAMPLE])
+    ended = [h for h in doc["ownership"] if "10308742" in h["owned"]]
+    assert {h.get("interest", "shares") for h in ended} == {"shares", "voting", "other"}
+    assert {h["end"] for h in ended} == {"2018-02-27"}
     doc, report = import_as_of(SAMPLE, date(2018, 2, 26))
     assert "ceased PSC" not in report.skipped
-    assert report.notes[CEASES_LATER] == 1
-    assert (report.entities, report.edges) == (34, 29)
     kinds = {kind: band for (_, owned, kind), band in holdings(doc).items() if "10308742" in owned}
     assert kinds["shares"] == kinds["voting"] == {"min": 75, "max": 100}
     assert set(kinds) == {"shares", "voting", "other"}
     _, report = import_as_of(SAMPLE, date(2018, 2, 27))
     assert report.skipped["ceased PSC"] == 1
-    assert (report.entities, report.edges) == (32, 26)
+    assert report.skipped["PSC notified after the as-of date"] == 2  # 2018-12-06, 2021-12-13
 
 
 def test_legal_person_that_is_not_a_government_is_other(tmp_path: Path):

@@ -82,6 +82,18 @@ class Client:
         """The server's health; raises ``ServiceUnavailableError`` unless it is ready."""
         return self._send("GET", "/health", None)
 
+    def changes(self, since: int | None = None, limit: int | None = None) -> dict[str, Any]:
+        """The decisions that flipped on the server's reloads from seq ``since`` (default: the
+        oldest it keeps): ``{"changes": [...], "next": SEQ}``; ask again with ``since=next``.
+        Changes no longer kept raise ``ServiceRequestError`` with status 410 (nothing is
+        skipped silently): screen again, or read the audit log."""
+        params = {k: v for k, v in (("since", since), ("limit", limit)) if v is not None}
+        body = self._send("GET", "/v1/changes", None, params)
+        changes, next_seq = body.get("changes"), body.get("next")
+        if not isinstance(changes, list) or type(next_seq) is not int:
+            raise PolicyEvaluationError(f"not a changes page: {str(body)[:200]}")
+        return body
+
     def reload(self) -> dict[str, Any]:
         """Ask the server to reload its registry and policy (needs an API key if it has any)."""
         return self._send("POST", "/v1/admin/reload", None)
@@ -89,9 +101,15 @@ class Client:
     def _post(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         return self._send("POST", path, payload)
 
-    def _send(self, method: str, path: str, payload: Mapping[str, Any] | None) -> dict[str, Any]:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        payload: Mapping[str, Any] | None,
+        params: Mapping[str, int] | None = None,
+    ) -> dict[str, Any]:
         try:
-            response = self._http.request(method, path, json=payload)
+            response = self._http.request(method, path, json=payload, params=params)
         except httpx.HTTPError as err:
             raise ServiceUnavailableError(
                 f"stakegate at {self.base_url} did not answer {method} {path}: {err}"

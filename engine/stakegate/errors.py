@@ -22,7 +22,8 @@ else is caught, and no error is ever turned into an ``allow``.
         ├── PolicyGateError            a policy fails the build gate (fmt, check, tests, params)
         ├── FieldError                 a request field is wrong (``field`` names it)
         │   ├── UnknownEntityError     the entity is not in the registry (404)
-        │   └── TooLargeError          the request asks for too much at once (413)
+        │   ├── TooLargeError          the request asks for too much at once (413)
+        │   └── ChangesGoneError       the changes asked for are no longer in the feed (410)
         └── ServiceRequestError        a stakegate server refused the request (4xx)
 
 Library messages name parameters, not command-line flags: an ``InputError`` may carry ``param``
@@ -37,6 +38,7 @@ from typing import ClassVar
 __all__ = [
     "AuditError",
     "BundleVerificationError",
+    "ChangesGoneError",
     "DataFaultError",
     "EngineError",
     "FactsValidationError",
@@ -255,6 +257,18 @@ class TooLargeError(FieldError):
     """The request asks for more than the service answers in one go."""
 
     http_status: ClassVar[int] = 413
+
+
+class ChangesGoneError(FieldError):
+    """The changes asked for fell out of the bounded feed, or predate this service process;
+    ``oldest`` is the oldest seq still kept, ``next`` the next to be issued."""
+
+    http_status: ClassVar[int] = 410
+
+    def __init__(self, message: str, oldest: int, next_seq: int) -> None:
+        self.oldest = oldest
+        self.next = next_seq
+        super().__init__(message, field="since")
 
 
 class ServiceRequestError(InputError):

@@ -136,6 +136,21 @@ SERVICE_BODY_TIMEOUT: float = float(_env("SERVICE_BODY_TIMEOUT", "30"))
 # Most client connections open at once; a new one beyond it closes the oldest connection that
 # is not being answered (idle, or still sending). Needs 2 file descriptors each, plus 256.
 SERVICE_MAX_CONNECTIONS: int = int(_env("SERVICE_MAX_CONNECTIONS", "1024"))
+# Changes feed (GET /v1/changes): the newest changes kept in memory, by count and by encoded
+# bytes; older ones are answered 410 (the audit log keeps them all).
+SERVICE_CHANGES_MAX: int = int(_env("SERVICE_CHANGES_MAX", "100000"))
+SERVICE_CHANGES_MAX_BYTES: int = int(_env("SERVICE_CHANGES_MAX_BYTES", str(64 << 20)))
+# Flip notifications (serve --notify-url): the URL, documents waiting (the oldest waiting one is
+# given up when full), attempts per document, seconds per attempt, the first retry's delay in
+# seconds (doubled per attempt, at most 60), seconds after which a document is given up, and
+# changes per document (a larger reload is sent in parts).
+SERVICE_NOTIFY_URL: str = _env("SERVICE_NOTIFY_URL", "")
+SERVICE_NOTIFY_QUEUE: int = int(_env("SERVICE_NOTIFY_QUEUE", "64"))
+SERVICE_NOTIFY_ATTEMPTS: int = int(_env("SERVICE_NOTIFY_ATTEMPTS", "10"))
+SERVICE_NOTIFY_TIMEOUT: float = float(_env("SERVICE_NOTIFY_TIMEOUT", "10"))
+SERVICE_NOTIFY_BACKOFF: float = float(_env("SERVICE_NOTIFY_BACKOFF", "1"))
+SERVICE_NOTIFY_GIVE_UP: float = float(_env("SERVICE_NOTIFY_GIVE_UP", "3600"))
+SERVICE_NOTIFY_MAX_CHANGES: int = int(_env("SERVICE_NOTIFY_MAX_CHANGES", "5000"))
 # Private key (Ed25519 or RSA, unencrypted PEM: a file path, or the PEM text) that signs the
 # audit log's checkpoints (`serve --audit-key`). Empty: checkpoints are unsigned.
 AUDIT_KEY: str = _env("AUDIT_KEY", "")

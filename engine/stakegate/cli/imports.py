@@ -4,9 +4,10 @@ The command streams its inputs through an importer, checks the result exactly as
 ``screen`` will read it (``parse_registry``), and only then writes ``--out``, whole or not at
 all: a registry that would fail later is reported now, with the input file and record, and a
 failed run leaves no half-written registry behind. The counts (entities, ownership records,
-what was skipped and why, what was recorded as unknown) go to stderr. ``--as-of`` is the day
-the data is read at: an interest or PSC that ended on or before it is left out, one ending
-later is still held (the importers' docstrings say how each reads its dates).
+what was skipped and why, what was recorded as unknown) go to stderr. Ownership records keep
+the dates the source gives (``start``/``end``), so the registry can be screened at any date;
+``--as-of`` writes only what is live on that day (the importers' docstrings say how each reads
+its dates). Data faults are facts about a day: they are checked as of ``--as-of``, else today.
 
 ``cli.py`` registers the command; like ``cli_bundle`` this module reaches back into ``cli``
 for the error handling only when the command runs, never at import.
@@ -26,6 +27,8 @@ from stakegate.cli.common import data_faults_option, fail_at_edge, parse_date
 from stakegate.errors import DataFaultError, InputError
 from stakegate.importers import FORMATS, import_document, write_registry
 from stakegate.outfile import check_output_path
+from stakegate.policy.pipeline import today
+from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import parse_registry
 
 __all__ = ["import_command"]
@@ -58,8 +61,8 @@ _SUFFIXES = (".yaml", ".yml", ".json")
     "--as-of",
     callback=parse_date,
     default=None,
-    help="Date the data is read at (YYYY-MM-DD; default: today, UTC): BODS interests and UK "
-    "PSCs that ended on or before it are left out; ones ending later are still held, counted.",
+    help="Write only the ownership records live on this date (YYYY-MM-DD). Default: every "
+    "record, with its start and end dates, to be screened at any date.",
 )
 @data_faults_option(
     "Faults in the imported data (self-ownership, duplicate holdings, owners over 100%): "
@@ -77,7 +80,8 @@ def import_command(
         check_output_path(out)
     document, report = import_document(fmt, inputs, as_of)
     registry = parse_registry(document, ", ".join(str(p) for p in inputs))
-    faults = list(dict.fromkeys(fault.describe() for fault in registry.faults))
+    dated = registry_as_of(registry, as_of or today())
+    faults = list(dict.fromkeys(fault.describe() for fault in dated.faults))
     if faults and data_faults == "error":
         raise DataFaultError(faults, source=registry.source)
     if out == "-":

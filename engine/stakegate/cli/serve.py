@@ -98,6 +98,12 @@ R = TypeVar("R")
     default=None,
     help="Fixed decision date, YYYY-MM-DD (default: today, UTC, at each request).",
 )
+@click.option(
+    "--notify-url",
+    default=lambda: settings.SERVICE_NOTIFY_URL or None,
+    help="POST each reload's flipped decisions to this URL as one JSON document (at least "
+    "once, retried, bounded; see docs/DEPLOYMENT.md); also STAKEGATE_SERVICE_NOTIFY_URL.",
+)
 @trust_options
 @fail_at_edge
 def serve(
@@ -113,6 +119,7 @@ def serve(
     api_key_file: Path | None,
     allow_anonymous: bool,
     as_of: date | None,
+    notify_url: str | None,
     trust: Trust,
 ) -> None:
     import uvicorn
@@ -147,6 +154,7 @@ def serve(
         audit_rotate_bytes=audit_rotate_bytes,
         audit_rotate_daily=audit_rotate_daily,
         audit_input=audit_input,
+        notify_url=notify_url,
     )
     ensure_descriptors(config.max_connections)
     limits = ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)

@@ -35,8 +35,8 @@ class _Importer(Protocol):
 def import_document(
     fmt: str, paths: Sequence[Path], as_of: date | None = None
 ) -> tuple[dict[str, Any], ImportReport]:
-    """Import ``paths`` in format ``fmt`` as of ``as_of`` (default today, UTC: it decides which
-    dated interests have ended): the native registry document and its counts."""
+    """Import ``paths`` in format ``fmt``: the native registry document and its counts. Dated
+    records keep their dates; with ``as_of``, only the records live on that day are written."""
     if fmt not in FORMATS:
         raise InputError(f"unknown registry format {fmt!r}; expected one of {sorted(FORMATS)}")
     module = cast(_Importer, importlib.import_module(FORMATS[fmt]))
@@ -49,6 +49,7 @@ def import_document(
 def load_foreign_registry(
     fmt: str, paths: Sequence[Path], as_of: date | None = None
 ) -> tuple[Registry, ImportReport]:
-    """Import and validate in one step, for ``check``/``screen --registry-format``."""
+    """Import and validate in one step, for ``check``/``screen --registry-format`` (read as of
+    the decision date: the same records the pipeline's view of that day keeps)."""
     document, report = import_document(fmt, paths, as_of)
     return parse_registry(document, ", ".join(str(p) for p in paths)), report

@@ -6,10 +6,13 @@ entities and ownership records (a fraction of the input) and counts what was ski
 Nothing is dropped silently: an unknown country or a missing share becomes an explicit fact
 (no jurisdiction; a 0-100 band) and a counted note, never a guessed value or a zero.
 
-The builder also carries the import's as-of date: an interest has ended only when its end date
-is on or before it. A date read too early would drop a live holding (a silent allow), so
-partial dates end on the last day of their month or year (``date_span``), and an end date that
-cannot be read is no end at all.
+Importers keep the dates they read: an ownership record carries ``start`` and ``end``, and one
+imported file can be screened at any date (``registry/dates.py`` ``live_at`` is the one rule of
+when a dated record counts). With an as-of date (``stakegate import --as-of``) the builder writes
+only what is live on that day. Foreign dates may be partial (BODS allows a month or a year):
+``read_period`` starts such a period on its first day and ends it on its last, so a holding is
+kept as long as the source allows and can only raise a restricted share, and a date that cannot
+be read is no bound at all (counted, and noted).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any, AnyStr
@@ -28,15 +31,18 @@ from typing import IO, Any, AnyStr
 from stakegate import settings
 from stakegate.errors import InputError, RegistryError
 from stakegate.outfile import atomic_write
+from stakegate.registry.dates import live_at
 from stakegate.registry.strict_yaml import dump_yaml
 
 __all__ = [
     "UNKNOWN_SHARE",
     "ImportReport",
+    "Period",
     "RegistryBuilder",
     "bounded_lines",
     "date_span",
-    "ended_by",
+    "read_period",
+    "timestamp_day",
     "write_registry",
 ]
 
@@ -44,16 +50,16 @@ __all__ = [
 UNKNOWN_SHARE: dict[str, float] = {"min": 0.0, "max": 100.0}
 # An ISO 8601 calendar date, or a reduced-precision one (a month or a year), as BODS allows.
 _ISO_PERIOD = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+# An ISO 8601 timestamp (or a bare day): the day, and the time of day.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9:.]+)(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?)?"
+)
 
 
 # Cached: a large import repeats the same few thousand dates on millions of interests.
 @lru_cache(maxsize=1 << 14)
 def date_span(text: str) -> tuple[date, date] | None:
-    """The first and last day of ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; ``None`` otherwise.
-
-    Callers read an end date as the span's last day: that keeps an interest live longest, so an
-    imprecise date can only count a holding that has ended, never drop one that has not.
-    """
+    """The first and last day of ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``; ``None`` otherwise."""
     match = _ISO_PERIOD.fullmatch(text.strip())
     if match is None:
         return None
@@ -70,11 +76,61 @@ def date_span(text: str) -> tuple[date, date] | None:
         return None
 
 
-def ended_by(value: object, as_of: date) -> bool | None:
-    """Whether an end date ``value`` (read as the last day of its ``date_span``) is on or before
-    ``as_of``; ``None`` when it is not a readable date, which the importers count as no end."""
-    span = date_span(value) if isinstance(value, str) else None
-    return None if span is None else span[1] <= as_of
+@dataclass(frozen=True, slots=True)
+class Period:
+    """When a foreign interest counts, as the native ``start``/``end`` days (``None``: open),
+    and the report notes for dates that could not be read as given."""
+
+    start: date | None = None
+    end: date | None = None
+    notes: tuple[str, ...] = ()
+
+    def is_live(self, as_of: date) -> bool:
+        return live_at(self.start, self.end, as_of)
+
+
+def read_period(start: object, end: object, start_name: str, end_name: str) -> Period:
+    """The period from a source's start and end dates (text, possibly partial, or absent).
+
+    A partial start counts from its first day and a partial end ends on its last day: the
+    longest reading, because keeping an ended holding can only raise a restricted share while
+    dropping a live one could allow. A date that cannot be read, and an end before the start,
+    bound nothing (noted, named by ``start_name``/``end_name``)."""
+    notes: list[str] = []
+    first = last = None
+    if start is not None and start != "":
+        span = date_span(start) if isinstance(start, str) else None
+        if span is None:
+            notes.append(f"unreadable {start_name}: counted from the beginning")
+        else:
+            first = span[0]
+    if end is not None and end != "":
+        span = date_span(end) if isinstance(end, str) else None
+        if span is None:
+            notes.append(f"unreadable {end_name}: counted as live")
+        elif first is not None and span[1] < first:
+            notes.append(f"{end_name} before {start_name}: counted as live")
+        else:
+            last = span[1]
+    return Period(first, last, tuple(notes))
+
+
+def timestamp_day(text: str | None, *, end: bool) -> str | None:
+    """The calendar day of an ISO 8601 timestamp (GLEIF dates, BODS ``statementDate``), as
+    written; an end later than midnight gives the next day (it held for part of that day).
+    Text that is no timestamp is returned as it is (``read_period`` notes it)."""
+    if text is None or not text.strip():
+        return None
+    match = _TIMESTAMP.fullmatch(text.strip())
+    if match is None:
+        return text
+    day, clock = match.groups()
+    if not end or not clock or not clock.strip("0:."):
+        return day
+    try:
+        return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    except (ValueError, OverflowError):  # not a calendar day: read_period notes it
+        return day
 
 
 def bounded_lines(stream: IO[AnyStr], source: str) -> Iterator[AnyStr]:
@@ -122,24 +178,27 @@ class ImportReport:
 
 
 class RegistryBuilder:
-    """Accumulates entities and ownership records; later statements replace earlier ones."""
+    """Accumulates entities and ownership records; later statements replace earlier ones.
+
+    ``as_of`` ``None`` keeps every dated record (the whole history); a day keeps only the
+    records live on it, and counts the others as skipped."""
 
     __slots__ = ("_entities", "_holdings", "as_of", "report", "source")
 
     def __init__(self, source: str, *, as_of: date | None = None) -> None:
         self.source = source
-        # The day the picture is taken at: what ended on or before it is no longer held.
-        self.as_of = as_of or datetime.now(UTC).date()
+        self.as_of = as_of
         self._entities: dict[str, dict[str, Any]] = {}
-        # Keyed by (owner, owned, interest, interest_id) so a replaced or repeated statement of
-        # the same interest is stored once, never counted twice, and a voting interest does not
-        # overwrite the shares of the same owner.
-        self._holdings: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        # Keyed by (owner, owned, interest, interest_id, start, end) so a replaced or repeated
+        # statement of the same interest is stored once, never counted twice, a voting interest
+        # does not overwrite the shares of the same owner, and successive periods of one
+        # holding are its history.
+        self._holdings: dict[tuple[str, str, str, str, str, str], dict[str, Any]] = {}
         self.report = ImportReport()
 
     def __repr__(self) -> str:
         return (
-            f"<RegistryBuilder source={self.source!r} as_of={self.as_of} "
+            f"<RegistryBuilder source={self.source!r} as_of={self.as_of or 'all dates'} "
             f"entities={len(self._entities)} holdings={len(self._holdings)}>"
         )
 
@@ -183,8 +242,19 @@ class RegistryBuilder:
         interest: str = "shares",
         interest_id: str | None = None,
         notes: str | None = None,
+        period: Period | None = None,
     ) -> None:
-        """Add or replace an ownership record; ``percent=None`` means the share is unknown."""
+        """Add or replace an ownership record; ``percent=None`` means the share is unknown.
+        With an as-of date, a record whose ``period`` is not live on it is skipped, counted."""
+        start, end = (period.start, period.end) if period is not None else (None, None)
+        if self.as_of is not None and not live_at(start, end, self.as_of):
+            began = start is None or start <= self.as_of
+            self.skip(
+                "ownership record ended on or before the as-of date"
+                if began
+                else "ownership record begins after the as-of date"
+            )
+            return
         record: dict[str, Any] = {"owner": owner, "owned": owned}
         if percent is None:
             if interest != "consolidation":
@@ -196,14 +266,15 @@ class RegistryBuilder:
             record["interest"] = interest
         if interest_id is not None:
             record["interest_id"] = interest_id
+        first = start.isoformat() if start is not None else ""
+        last = end.isoformat() if end is not None else ""
+        if first:
+            record["start"] = first
+        if last:
+            record["end"] = last
         if notes is not None:
             record["notes"] = notes
-        self._holdings[(owner, owned, interest, interest_id or "")] = record
-
-    def remove_holding(
-        self, owner: str, owned: str, interest_id: str | None = None, *, interest: str = "shares"
-    ) -> None:
-        self._holdings.pop((owner, owned, interest, interest_id or ""), None)
+        self._holdings[(owner, owned, interest, interest_id or "", first, last)] = record
 
     def skip(self, reason: str) -> None:
         """Count a source record that does not become part of the registry, with why."""

@@ -27,20 +27,25 @@ the live record of each, and writes the native registry at the end. How BODS map
   are added (share classes); several live relationships for the same owner and owned are
   merged into the band covering each. An exact share of 0 is skipped (a native share is more
   than 0).
-* **Dates** are read as of the builder's as-of date (``stakegate import --as-of``; else today,
-  UTC). An interest has ended, and is skipped, only when its ``endDate`` is on or before that
-  date. A later ``endDate`` means it is still held: counted, and noted in the report. BODS
-  allows a month (``YYYY-MM``) or a year (``YYYY``) for a date: such an end date is read as
-  the last day of that month or year, which keeps the interest live longest. An ``endDate``
-  that is not such a date is no end at all: the interest is counted as live and noted, never
-  dropped. An interest whose ``startDate`` is after the as-of date has not begun, but it is
-  counted all the same and noted: it is declared, and may already be held by the time the
-  registry is used; counting it can only raise a restricted share, while leaving it out could
-  allow an entity that is, or is about to be, restricted-owned.
+* **Dates** are kept: an interest's ``startDate`` and ``endDate`` become the ``start`` and
+  ``end`` of its ownership records (it no longer counts from its ``endDate``), so one import
+  can be screened at any date. Where the claims of one holding overlap in time (share classes
+  with their own dates, two relationships for one owner and owned), the history is cut at each
+  date and each piece gets one record with the share of the claims live on it
+  (``periods.share_history``): records of one holding never overlap. BODS allows a month
+  (``YYYY-MM``) or a year (``YYYY``) for a date: a start counts from the first day of it, an
+  end ends on its last day, which keeps the interest live longest. A date that is not such a
+  date bounds nothing, and an ``endDate`` before the ``startDate`` is no end: the interest is
+  counted and noted, never dropped. With ``stakegate import --as-of`` only what is live on that
+  day is written; interests that ended by then, or begin after it, are counted as skipped.
 * **Updates**: statements apply in file order (files in the order given). In 0.4 a statement
-  replaces the earlier one of its ``recordId``, and ``recordStatus: closed`` removes the record
-  and every relationship naming it. In 0.2/0.3 ``replacesStatements`` removes the named
-  statements; a replaced entity or person statement's id then points to its replacement.
+  replaces the earlier one of its ``recordId``. A record closed by ``recordStatus: closed`` is
+  history: the closing statement's details are kept, and the holdings of a closed relationship,
+  or of one naming a closed entity or person, end on the closing statement's ``statementDate``
+  at the latest (the day after it when a time of day is given). A closing statement without a
+  readable ``statementDate`` cannot be dated: the record and every relationship naming it are
+  left out, counted. In 0.2/0.3 ``replacesStatements`` removes the named statements; a replaced
+  entity or person statement's id then points to its replacement.
 * **Indirect ownership**: a relationship with ``componentRecords`` (0.4) or
   ``componentStatementIDs`` (0.3) is the primary declaration of an indirect holding whose
   chain is given by its component relationships. The components become ownership records; the
@@ -57,13 +62,13 @@ the live record of each, and writes the native registry at the end. How BODS map
 from __future__ import annotations
 
 import gc
-import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.importers.base import RegistryBuilder
+from stakegate.importers.base import Period, RegistryBuilder, timestamp_day
 from stakegate.importers.bods_parse import (
     Interest,
     Party,
@@ -77,8 +82,10 @@ from stakegate.importers.bods_parse import (
     str_list,
 )
 from stakegate.importers.jsonstream import JsonItem, iter_json_items
+from stakegate.importers.periods import Group, add_up, share_history
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import registry_schema
+from stakegate.registry.dates import parse_day
 
 __all__ = ["import_files"]
 
@@ -92,7 +99,8 @@ _STATUSES: Final = ("new", "updated", "closed")
 _REBUILD_TOLERANCE: Final = 1e-6
 _UNKNOWN: Final = Interval(0.0, 100.0)
 # A relationship that states no interests at all: some interest of unknown kind and size.
-_UNSTATED: Final = Interest("untyped", "unstated", "unknown", None, False)
+_UNSTATED: Final = Interest("untyped", "unstated", "unknown", None)
+_Key = tuple[str, str, str]  # owner, owned, interest
 
 
 def import_files(paths: Sequence[Path], builder: RegistryBuilder) -> None:
@@ -132,7 +140,8 @@ class _Replay:
         self.kinds = kinds
         self.parties: dict[str, Party] = {}
         self.relationships: dict[str, Relationship] = {}
-        self.closed: set[str] = set()
+        # Closed records -> the day they ended by (None: the closing statement has no date).
+        self.closed: dict[str, date | None] = {}
         # 0.2/0.3: a replaced entity or person statement id -> the statement replacing it.
         self.aliases: dict[str, str] = {}
         # 0.2/0.3: statement ids seen more than once with different content, and how often.
@@ -175,14 +184,14 @@ class _Replay:
         if self._drop(rid):
             self.builder.skip("statement replaced by a later statement of its record")
         if status == "closed":
-            self.closed.add(rid)
-            self.builder.skip("record closed by a later statement")
-            return
-        self.closed.discard(rid)
+            self.closed[rid] = day = _statement_day(s.get("statementDate"))
+            if day is None:
+                self.builder.skip("record closed by a statement without a readable date")
+                return
+        else:
+            self.closed.pop(rid, None)
         if record_type == "relationship":
-            self.relationships[rid] = parse_relationship(
-                details, where, "recordDetails", self.builder.as_of
-            )
+            self.relationships[rid] = parse_relationship(details, where, "recordDetails")
         else:
             self.parties[rid] = parse_party(record_type, details, where, "recordDetails")
 
@@ -208,7 +217,7 @@ class _Replay:
                 self.builder.skip("statement replaced by a later statement of its record")
             self.parties[sid] = parse_party(kind, s, where, "")
             return
-        relationship = parse_relationship(s, where, "", self.builder.as_of)
+        relationship = parse_relationship(s, where, "")
         known = self.relationships.get(sid)
         if known is None:
             self.relationships[sid] = relationship
@@ -241,15 +250,10 @@ class _Replay:
         Records are handed over one at a time and forgotten, so that the live records and the
         native document are not both held whole at the end of a large import.
         """
-        holdings: dict[tuple[str, str, str], Interval | None] = {}
+        holdings: dict[_Key, list[Group]] = {}
         for rid, relationship in self.relationships.items():
-            for key, share in self._holdings(rid, relationship):
-                if key in holdings:
-                    self.builder.note(
-                        "several relationships for one owner and owned: merged into one band"
-                    )
-                    share = _hull(holdings[key], share)
-                holdings[key] = share
+            for key, claims in self._holdings(rid, relationship):
+                holdings.setdefault(key, []).append(Group(claims, _error(relationship)))
         self.relationships.clear()
         for eid in list(self.parties):
             party = self.parties.pop(eid)
@@ -264,16 +268,28 @@ class _Replay:
                 notes="; ".join(party.notes) or None,
             )
         for owner, owned, kind in list(holdings):
-            share = holdings.pop((owner, owned, kind))
-            if share is not None and share.max == 0:
-                self.builder.skip("share of 0 percent")
-                continue
-            self.builder.holding(owner, owned, _native_percent(share), interest=kind)
+            groups = holdings.pop((owner, owned, kind))
+            pieces = share_history(groups, self.builder.as_of)
+            if any(piece.overlaps for piece in pieces):
+                self.builder.note(
+                    "several relationships for one owner and owned: merged into one band"
+                )
+            for piece in pieces:
+                if piece.too_many_dates:
+                    self.builder.note(
+                        "holding with too many dated claims: one 0-100 band over their span"
+                    )
+                if piece.share is not None and piece.share.max == 0:
+                    self.builder.skip("share of 0 percent")
+                    continue
+                self.builder.holding(
+                    owner, owned, _native_percent(piece.share), interest=kind, period=piece.period
+                )
 
     def _holdings(
         self, rid: str, relationship: Relationship
-    ) -> Iterable[tuple[tuple[str, str, str], Interval | None]]:
-        """The native holdings one live relationship gives, by (owner, owned, interest)."""
+    ) -> Iterable[tuple[_Key, list[tuple[Period, Interval | None]]]]:
+        """The dated claims one live relationship gives, by (owner, owned, interest)."""
         skip, note = self.builder.skip, self.builder.note
         subject, party = self.resolve(relationship.subject), self.resolve(relationship.party)
         if relationship.unspecified or subject is None or party is None:
@@ -282,25 +298,35 @@ class _Replay:
             if subject in self.parties:
                 self.parties[subject].notes.append(f"BODS: {relationship.unspecified}")
             return ()
-        if subject in self.closed or party in self.closed:
-            skip("relationship names a closed record")
+        ended = [self.closed[r] for r in (rid, subject, party) if r in self.closed]
+        if None in ended:
+            skip("relationship names a record closed without a readable date")
             return ()
+        closed_by = min((d for d in ended if d is not None), default=None)
         if subject == party:
             skip("relationship of a record with itself")
             return ()
         components = [c for c in relationship.components if c in self.relationships]
         if relationship.components and not components:
             note("indirect relationship whose components are not in the input: kept as declared")
-        shares: dict[str, list[Interval | None]] = {}
+        as_of = self.builder.as_of
+        claims: dict[str, list[tuple[Period, Interval | None]]] = {}
         for interest in relationship.interests or (_UNSTATED,):
             kind = "shares" if interest.kind == "untyped" else interest.kind
-            if interest.ended:
-                skip("interest ended (endDate on or before the as-of date)")
+            period = _ended_by(interest.period, closed_by)
+            if period is None:
+                skip("interest begins after its record was closed")
+            elif as_of is not None and not period.is_live(as_of):
+                skip(
+                    "interest ended (endDate on or before the as-of date)"
+                    if period.start is None or period.start <= as_of
+                    else "interest begins after the as-of date"
+                )
             # On a primary, only an interest stated as direct is a holding of its own; one of
             # unknown level may be the indirect holding the components already give.
             elif components and interest.level != "direct":
                 if kind == "shares":
-                    self._check_declared(rid, subject, party, interest.share, components)
+                    self._check_declared(rid, subject, party, interest, components)
                 skip("indirect interest given by its component relationships")
             elif kind not in self.kinds:
                 skip(f"{interest.label[:40]} interest: the registry has no field for it")
@@ -309,25 +335,22 @@ class _Replay:
                     note("interest of no stated type: treated as a shareholding")
                 if interest.level == "indirect":
                     note("indirect interest without its intermediate owners: kept as declared")
-                for counted in interest.counts:
+                for counted in period.notes:
                     note(counted)
-                shares.setdefault(kind, []).append(interest.share)
-        return [
-            ((party, subject, kind), _sum(parts, relationship)) for kind, parts in shares.items()
-        ]
+                claims.setdefault(kind, []).append((period, interest.share))
+        return [((party, subject, kind), parts) for kind, parts in claims.items()]
 
     def _check_declared(
-        self,
-        rid: str,
-        subject: str,
-        party: str,
-        declared: Interval | None,
-        components: list[str],
+        self, rid: str, subject: str, party: str, interest: Interest, components: list[str]
     ) -> None:
-        """Keep a declared indirect share as evidence when its components do not rebuild it."""
+        """Keep a declared indirect share as evidence when its components do not rebuild it
+        (the components as of the import's date, else the last day the declaration holds)."""
+        declared = interest.share
         if declared is None:
             return
-        rebuilt = self._rebuild(subject, party, components)
+        end = interest.period.end
+        day = self.builder.as_of or (end - timedelta(days=1) if end is not None else None)
+        rebuilt = self._rebuild(subject, party, components, day)
         if rebuilt is not None and _close(rebuilt, declared):
             return
         given = "no complete chain" if rebuilt is None else _describe(rebuilt)
@@ -340,9 +363,11 @@ class _Replay:
             "declared indirect share not rebuilt from its components: kept in the entity's notes"
         )
 
-    def _rebuild(self, subject: str, party: str, components: list[str]) -> Interval | None:
-        """``party``'s look-through share of ``subject`` over the component relationships
-        (unknown component shares as 0-100); ``None`` if they form a cycle."""
+    def _rebuild(
+        self, subject: str, party: str, components: list[str], day: date | None
+    ) -> Interval | None:
+        """``party``'s look-through share of ``subject`` over the component relationships live
+        on ``day`` (None: those still held), unknown shares as 0-100; ``None`` for a cycle."""
         owners: dict[str, list[tuple[str, Interval]]] = {}
         for cid in components:
             c = self.relationships[cid]
@@ -352,9 +377,11 @@ class _Replay:
             parts = [
                 i.share
                 for i in c.interests
-                if i.kind in ("shares", "untyped") and not i.ended and i.level != "indirect"
+                if i.kind in ("shares", "untyped")
+                and i.level != "indirect"
+                and (i.period.end is None if day is None else i.period.is_live(day))
             ]
-            share = _sum(parts, c) if parts else None
+            share = add_up(parts, _error(c)) if parts else None
             owners.setdefault(owned, []).append((owner, share or _UNKNOWN))
         memo: dict[str, tuple[float, float]] = {party: (100.0, 100.0)}
         visiting: set[str] = set()
@@ -380,33 +407,24 @@ class _Replay:
         return None if result is None else Interval(*result)
 
 
-def _sum(parts: list[Interval | None], relationship: Relationship) -> Interval | None:
-    """Interests held side by side add up; an unknown part is anything up to 100."""
-    if len(parts) == 1:
-        return parts[0]
-    known = [p or _UNKNOWN for p in parts]
-    low = math.fsum(p.min for p in known)
-    high = min(math.fsum(p.max for p in known), 100.0)
-    if low > 100:
-        raise relationship.where.error(
-            relationship.interests_field,
-            f"the shares of one relationship add up to {low:g} percent",
-        )
-    return Interval(
-        low,
-        high,
-        any(p.min_exclusive for p in known),
-        high < 100 and any(p.max_exclusive for p in known),
-    )
+def _statement_day(value: object) -> date | None:
+    """The day a statement ends what it closes: its ``statementDate`` (a timestamp after
+    midnight: the next day); None when it cannot be read."""
+    return parse_day(timestamp_day(value, end=True)) if isinstance(value, str) else None
 
 
-def _hull(a: Interval | None, b: Interval | None) -> Interval | None:
-    """The band covering both claims (two live statements about the same holding)."""
-    if a is None or b is None:
+def _ended_by(period: Period, closed: date | None) -> Period | None:
+    """``period`` ending by ``closed`` at the latest; None if it would not begin before it."""
+    if closed is None or (period.end is not None and period.end <= closed):
+        return period
+    if period.start is not None and period.start >= closed:
         return None
-    low = min((a.min, a.min_exclusive), (b.min, b.min_exclusive))  # inclusive is looser
-    high = max((a.max, not a.max_exclusive), (b.max, not b.max_exclusive))
-    return Interval(low[0], high[0], low[1], not high[1])
+    return Period(period.start, closed, period.notes)
+
+
+def _error(relationship: Relationship) -> Callable[[str], Exception]:
+    """How a relationship whose shares cannot be added up is refused (file, line, field)."""
+    return lambda message: relationship.where.error(relationship.interests_field, message)
 
 
 def _close(a: Interval, b: Interval) -> bool:

@@ -9,7 +9,7 @@ JSON types, not by the declared version, so that an older file labelled with a n
 
 Anything this module cannot read is an error naming the file, line, statement and field; data
 that is merely incomplete (no share, an unknown country) is read as unknown and noted. An
-interest's dates are read against the import's as-of date (``_timing``).
+interest's ``startDate`` and ``endDate`` become its period (``base.read_period``).
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from typing import Any, Final
 
 from stakegate.errors import RegistryError
-from stakegate.importers.base import date_span, ended_by
+from stakegate.importers.base import Period, read_period
 from stakegate.importers.countries import normalise_country
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import registry_schema
@@ -98,16 +97,15 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Interest:
-    """One interest of a relationship; ``share`` ``None`` means not stated. ``ended`` is true
-    only for an end date on or before the as-of date; ``counts`` are the report notes for dates
-    that did not stop it counting, noted once the interest is known to become a holding."""
+    """One interest of a relationship; ``share`` ``None`` means not stated. ``period`` is when it
+    counts, with the report notes for dates it could not read (noted once the interest is known
+    to become a holding)."""
 
     kind: str  # shares | voting | untyped | other
     label: str  # the BODS type as written, for reasons
     level: str  # direct | indirect | unknown (directOrIndirect, or interestLevel before 0.3)
     share: Interval | None
-    ended: bool
-    counts: tuple[str, ...] = ()
+    period: Period = Period()
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,9 +347,8 @@ def _reference(d: Mapping[str, Any], key: str, where: Where, path: str) -> tuple
     raise where.error(p, "must name a statement or record, or give an unspecified reason")
 
 
-def parse_relationship(d: Mapping[str, Any], where: Where, path: str, as_of: date) -> Relationship:
-    """A relationship (ownership-or-control statement) record's details, its interests' dates
-    read as of ``as_of``."""
+def parse_relationship(d: Mapping[str, Any], where: Where, path: str) -> Relationship:
+    """A relationship (ownership-or-control statement) record's details."""
     subject, why_subject = _reference(d, "subject", where, path)
     party, why_party = _reference(d, "interestedParty", where, path)
     unspecified = None
@@ -360,7 +357,7 @@ def parse_relationship(d: Mapping[str, Any], where: Where, path: str, as_of: dat
     elif party is None:
         unspecified = f"interested party unspecified ({why_party})"
     interests = tuple(
-        _interest(item, where, f"{_path(path, 'interests')}[{i}]", as_of)
+        _interest(item, where, f"{_path(path, 'interests')}[{i}]")
         for i, item in enumerate(_dicts(d, "interests", where, path))
     )
     key = "componentRecords" if d.get("componentRecords") is not None else "componentStatementIDs"
@@ -370,7 +367,7 @@ def parse_relationship(d: Mapping[str, Any], where: Where, path: str, as_of: dat
     )
 
 
-def _interest(d: Mapping[str, Any], where: Where, path: str, as_of: date) -> Interest:
+def _interest(d: Mapping[str, Any], where: Where, path: str) -> Interest:
     label = optional_str(d, "type", where, path)
     key = label.replace("-", "").replace("_", "").lower() if label else "unknowninterest"
     kind = INTEREST_KINDS.get(key, "other")
@@ -378,40 +375,11 @@ def _interest(d: Mapping[str, Any], where: Where, path: str, as_of: date) -> Int
         d, "interestLevel", where, path
     )
     share = _share(optional_dict(d, "share", where, path), where, _path(path, "share"))
-    ended, counts = _timing(d, where, path, as_of)
-    return Interest(kind, label or "untyped", level or "unknown", share, ended, counts)
-
-
-def _timing(
-    d: Mapping[str, Any], where: Where, path: str, as_of: date
-) -> tuple[bool, tuple[str, ...]]:
-    """Whether an interest has ended by ``as_of``, and notes for dates that leave it counted.
-
-    Only an end date surely on or before ``as_of`` ends it: a partial date ends on the last day
-    of its month or year, and an unreadable one ends nothing (dropping a live holding could turn
-    a deny into an allow; counting an ended one cannot). An interest starting after ``as_of``
-    is counted all the same, for the same reason, and noted.
-    """
-    counts: list[str] = []
+    # A start date only ever narrows when an interest counts, so one of the wrong type is only
+    # noted (as unreadable); an end date of the wrong type is an error, like any field.
     end = optional_str(d, "endDate", where, path)
-    if end is not None:
-        ended = ended_by(end, as_of)
-        if ended:
-            return True, ()
-        counts.append(
-            "unreadable endDate: counted as live"
-            if ended is None
-            else "interest ends after the as-of date: counted"
-        )
-    # A start date never stops an interest counting, so one of the wrong type is only noted.
-    start = d.get("startDate")
-    if start is not None:
-        span = date_span(start) if isinstance(start, str) else None
-        if span is None:
-            counts.append("unreadable startDate: counted")
-        elif span[0] > as_of:
-            counts.append("interest starts after the as-of date: counted")
-    return False, tuple(counts)
+    period = read_period(d.get("startDate"), end, "startDate", "endDate")
+    return Interest(kind, label or "untyped", level or "unknown", share, period)
 
 
 def _share(d: Mapping[str, Any], where: Where, path: str) -> Interval | None:

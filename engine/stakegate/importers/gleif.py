@@ -24,9 +24,18 @@ Mapping, and why:
 - ``IS_INTERNATIONAL_BRANCH_OF``: a branch is part of its head office's legal person, so the
   head office holds it wholly (``percent: 100``).
 - Fund relationships (managed-by, sub-fund, feeder) are not ownership: skipped, counted.
-  Inactive relationships and annulled, duplicate or retired relationship records are skipped
-  (and undo an earlier statement of the same relationship); lapsed ones are kept, counted:
-  lapsed means not re-validated, not untrue.
+  Annulled, duplicate or retired relationship records are skipped (and undo an earlier
+  statement of the same relationship); lapsed ones are kept, counted: lapsed means not
+  re-validated, not untrue.
+- **Dates**: the ``RELATIONSHIP_PERIOD`` (other period types date the accounts or the filing,
+  not the relationship) gives the record's ``start`` and ``end``, so one import can be screened
+  at any date. GLEIF writes timestamps: the calendar day as written counts, and an end later
+  than midnight ends the day after (the relationship held for part of that day). Several
+  relationship periods are read as the span covering them. An inactive relationship with an end
+  date is kept as history ending then; one without is skipped (it ended, GLEIF does not say
+  when). An ultimate parent is implied by direct parents only through direct relationships with
+  no end date. With ``stakegate import --as-of`` only relationships live on that day are
+  written.
 - Reporting exceptions ("parent not reported: NATURAL_PERSONS / NON_CONSOLIDATING / ...") are
   counted notes; nothing is invented for a parent the exception says is unknown.
 - A relationship naming an LEI with no LEI record in the inputs adds that LEI as an entity of
@@ -47,9 +56,9 @@ from pathlib import Path
 from typing import IO, Any, Final, cast
 
 from stakegate.errors import RegistryError
-from stakegate.importers.base import RegistryBuilder, bounded_lines
+from stakegate.importers.base import Period, RegistryBuilder, bounded_lines
 from stakegate.importers.countries import normalise_country
-from stakegate.importers.gleif_xml import XML_FIELDS, xml_records
+from stakegate.importers.gleif_xml import XML_FIELDS, relationship_period, xml_records
 
 __all__ = ["import_files"]
 
@@ -95,10 +104,10 @@ class _GleifImporter:
     def __init__(self, builder: RegistryBuilder) -> None:
         self.builder = builder
         self.source = ""
-        # child LEI -> {parent LEI: notes}; emitted by finish().
-        self.direct: dict[str, dict[str, str]] = {}
-        self.ultimate: dict[str, dict[str, str]] = {}
-        self.branch: dict[str, dict[str, str]] = {}
+        # child LEI -> {parent LEI: (notes, period)}; emitted by finish().
+        self.direct: dict[str, dict[str, tuple[str, Period]]] = {}
+        self.ultimate: dict[str, dict[str, tuple[str, Period]]] = {}
+        self.branch: dict[str, dict[str, tuple[str, Period]]] = {}
         self.withdrawn: set[str] = set()  # annulled or duplicate LEIs
 
     # --- files -------------------------------------------------------------------------------
@@ -251,8 +260,10 @@ class _GleifImporter:
             return
         status = (row.get("Relationship.RelationshipStatus") or "").strip().upper()
         registration = (row.get("Registration.RegistrationStatus") or "").strip().upper()
-        if status == "INACTIVE" or registration in _WITHDRAWN_RR:
-            reason = "inactive" if status == "INACTIVE" else registration.lower()
+        period = relationship_period(row, self.builder.note)
+        inactive = status == "INACTIVE" and period.end is None
+        if inactive or registration in _WITHDRAWN_RR:
+            reason = "inactive" if inactive else registration.lower()
             self.builder.skip(f"relationship {reason}: not current")
             store.get(child, {}).pop(parent, None)
             return
@@ -268,7 +279,7 @@ class _GleifImporter:
             method = row.get("Relationship.Quantifiers.1.MeasurementMethod") or ""
             units = row.get("Relationship.Quantifiers.1.QuantifierUnits") or ""
             notes += f"; quantifier {method.strip()} {amount[:20]} {units.strip()}".rstrip()
-        store.setdefault(child, {})[parent] = notes
+        store.setdefault(child, {})[parent] = (notes, period)
 
     def exception(self, row: Row, where: str, *, xml: bool) -> None:
         self.required(row, "LEI", where, xml, _LEI)
@@ -287,25 +298,30 @@ class _GleifImporter:
 
     def finish(self) -> None:
         for child, parents in self.direct.items():
-            for parent, notes in parents.items():
-                self.emit(parent, child, None, notes)
+            for parent, (notes, period) in parents.items():
+                self.emit(parent, child, None, notes, period)
         for child, parents in self.ultimate.items():
-            for parent, notes in parents.items():
+            for parent, (notes, period) in parents.items():
                 if self.reaches(child, parent):
                     self.builder.skip("ultimate parent: implied by the chain of direct parents")
                     continue
                 self.builder.note("ultimate parent not reached through direct parents: kept")
-                self.emit(parent, child, None, notes + "; no direct chain to it in the data")
+                notes += "; no direct chain to it in the data"
+                self.emit(parent, child, None, notes, period)
         for branch, heads in self.branch.items():
-            for head, notes in heads.items():
-                self.emit(head, branch, 100, notes + "; a branch is part of its head office")
+            for head, (notes, period) in heads.items():
+                notes += "; a branch is part of its head office"
+                self.emit(head, branch, 100, notes, period)
 
     def reaches(self, child: str, target: str) -> bool:
-        """Whether ``target`` is an ancestor of ``child`` through direct parents."""
+        """Whether ``target`` is an ancestor of ``child`` through direct parents with no end
+        date (a chain that ended says nothing about the ultimate parent after it)."""
         seen = {child}
         todo = [child]
         while todo:
-            for parent in self.direct.get(todo.pop(), {}):
+            for parent, (_, period) in self.direct.get(todo.pop(), {}).items():
+                if period.end is not None:
+                    continue
                 if parent == target:
                     return True
                 if parent not in seen:
@@ -313,7 +329,9 @@ class _GleifImporter:
                     todo.append(parent)
         return False
 
-    def emit(self, parent: str, child: str, percent: float | None, notes: str) -> None:
+    def emit(
+        self, parent: str, child: str, percent: float | None, notes: str, period: Period
+    ) -> None:
         if parent in self.withdrawn or child in self.withdrawn:
             self.builder.skip("relationship names an annulled or duplicate LEI")
             return
@@ -324,7 +342,7 @@ class _GleifImporter:
                     lei, "company", notes="named by a GLEIF relationship; no LEI record imported"
                 )
         interest = "shares" if percent is not None else "consolidation"
-        self.builder.holding(parent, child, percent, interest=interest, notes=notes)
+        self.builder.holding(parent, child, percent, interest=interest, notes=notes, period=period)
 
 
 def _code(text: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""GLEIF XML files (LEI-CDF, RR-CDF, reporting exceptions) streamed as golden-copy CSV rows.
+"""GLEIF XML files (LEI-CDF, RR-CDF, reporting exceptions) streamed as golden-copy CSV rows,
+and the reading of a relationship's dates from such a row (``relationship_period``).
 
 The parser is fed in chunks and every record is dropped once read, so memory stays flat on a
 10 GB file; a stretch of input with no complete record longer than
@@ -12,13 +13,14 @@ that makes the entity restricted.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Final, cast
 
 from stakegate import settings
 from stakegate.errors import RegistryError
+from stakegate.importers.base import Period, read_period, timestamp_day
 
-__all__ = ["XML_FIELDS", "xml_records"]
+__all__ = ["XML_FIELDS", "relationship_period", "xml_records"]
 
 Row = dict[str, str | None]
 ErrorFactory = Callable[[str | None, str | None, str], RegistryError]
@@ -27,6 +29,8 @@ _CHUNK: Final = 1 << 16
 # Root element (local name) -> kind, and each kind's record element.
 _ROOTS: Final = {"LEIData": "lei", "RelationshipData": "rr", "ReportingExceptionData": "repex"}
 _RECORDS: Final = {"lei": "LEIRecord", "rr": "RelationshipRecord", "repex": "Exception"}
+# Relationship periods read per record (RR-CDF has at most one per period type, three types).
+_MAX_PERIODS: Final = 16
 
 # The XML path of each golden-copy CSV column read, for messages about XML input.
 XML_FIELDS: Final = {
@@ -166,6 +170,20 @@ def _rr_row(rec: ET.Element) -> Row:
     if quantifier is not None:
         for part in ("MeasurementMethod", "QuantifierAmount", "QuantifierUnits"):
             row[f"Relationship.Quantifiers.1.{part}"] = _text(quantifier, part)
+    periods = _find(rel, "RelationshipPeriods")
+    found = [] if periods is None else [c for c in periods if _local(c.tag) == "RelationshipPeriod"]
+    for n, period in enumerate(found[:_MAX_PERIODS], start=1):
+        for part, name in (
+            ("StartDate", "startDate"),
+            ("EndDate", "endDate"),
+            ("PeriodType", "periodType"),
+        ):
+            try:
+                row[f"Relationship.Period.{n}.{name}"] = _text(period, part)
+            except _Repeated as e:
+                raise _Repeated(
+                    f"Relationship/RelationshipPeriods/RelationshipPeriod/{e}"
+                ) from None
     return row
 
 
@@ -182,3 +200,32 @@ _ROWS: Final[dict[str, Callable[[ET.Element], Row]]] = {
     "rr": _rr_row,
     "repex": _repex_row,
 }
+
+
+def relationship_period(row: Mapping[str, str | None], note: Callable[[str], None]) -> Period:
+    """The record's ``RELATIONSHIP_PERIOD`` (the span of several), read by ``read_period``."""
+    found: list[Period] = []
+    for n in range(1, _MAX_PERIODS + 1):
+        kind = row.get(f"Relationship.Period.{n}.periodType")
+        if kind is None:
+            continue
+        if kind.strip().upper() != "RELATIONSHIP_PERIOD":
+            continue
+        found.append(
+            read_period(
+                timestamp_day(row.get(f"Relationship.Period.{n}.startDate"), end=False),
+                timestamp_day(row.get(f"Relationship.Period.{n}.endDate"), end=True),
+                "relationship StartDate",
+                "relationship EndDate",
+            )
+        )
+    for period in found:
+        for counted in period.notes:
+            note(counted)
+    if len(found) > 1:
+        note("several relationship periods: read as the span covering them")
+        starts, ends = [p.start for p in found], [p.end for p in found]
+        start = None if None in starts else min(d for d in starts if d is not None)
+        end = None if None in ends else max(d for d in ends if d is not None)
+        return Period(start, end)
+    return found[0] if found else Period()

@@ -25,13 +25,17 @@ has no reliable key to merge people on, and a wrong merge would move one person'
 another. A corporate PSC registered at Companies House is linked to that company's own id
 (``GB-COH-<registration_number>``), so chains of UK companies connect.
 
-Ceased PSCs, super-secure PSCs (identity withheld by law), statements and totals lines are
-skipped with counted reasons; unknown countries are left out and counted, never guessed. A PSC
-has ceased when it says ``ceased: true`` or its ``ceased_on`` date is on or before the import's
-as-of date (``stakegate import --as-of``; else today, UTC). A ``ceased_on`` after that date is a
-PSC still in control, and one that is not a date (YYYY-MM-DD; a bare month or year is read as
-its last day) is no ceasing at all: both are counted and noted, since dropping a PSC who still
-holds control could allow what should be denied, while counting a ceased one cannot.
+Super-secure PSCs (identity withheld by law), statements and totals lines are skipped with
+counted reasons; unknown countries are left out and counted, never guessed.
+
+Dates: a PSC's records carry ``start`` = ``notified_on`` (the day the register was notified;
+control may have begun a few weeks before) and ``end`` = ``ceased_on`` (it no longer counts from
+that day), so one snapshot can be screened at any date. A PSC that says ``ceased: true`` without
+a readable ``ceased_on`` has ended at a time the snapshot does not say: it is skipped, counted. A
+date that is not YYYY-MM-DD (a bare month or year starts on its first day and ends on its last)
+bounds nothing and is noted: dropping a PSC who still holds control could allow what should be
+denied, while counting a ceased one cannot. With ``stakegate import --as-of`` only PSCs live on
+that day are written.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from stakegate.errors import ParseError, RegistryError
-from stakegate.importers.base import RegistryBuilder, bounded_lines, ended_by
+from stakegate.importers.base import Period, RegistryBuilder, bounded_lines, read_period
 from stakegate.importers.countries import normalise_country
 from stakegate.registry.strict_json import loads
 
@@ -187,9 +191,14 @@ class _PscImporter:
             shown = kind if _SLUG.fullmatch(kind) else "?"
             self.builder.skip(f"unknown PSC kind: {shown}")
             return
-        ceased, counted = self.ceased(data)
-        if ceased:
-            self.builder.skip("ceased PSC")
+        period = self.period(data)
+        if period is None:
+            self.builder.skip("ceased PSC without a readable ceased_on date")
+            return
+        as_of = self.builder.as_of
+        if as_of is not None and not period.is_live(as_of):
+            began = period.start is None or period.start <= as_of
+            self.builder.skip("ceased PSC" if began else "PSC notified after the as-of date")
             return
         natures = data.get("natures_of_control")
         if not isinstance(natures, list) or not all(isinstance(n, str) for n in natures):
@@ -205,22 +214,19 @@ class _PscImporter:
             self.builder.skip("PSC names the company itself")
             return
         for interest, band in interests.items():
-            self.builder.holding(owner, owned, band, interest=interest)
-        if counted:
+            self.builder.holding(owner, owned, band, interest=interest, period=period)
+        for counted in period.notes:
             self.builder.note(counted)
 
-    def ceased(self, data: Mapping[str, Any]) -> tuple[bool, str | None]:
-        """Whether the PSC ceased by the as-of date, else the note for a ``ceased_on`` that
-        leaves it counted (see the module docstring)."""
-        if data.get("ceased") is True:
-            return True, None
-        ceased_on = data.get("ceased_on")
-        if not ceased_on:  # absent, null or empty: no ceasing stated
-            return False, None
-        ended = ended_by(ceased_on, self.builder.as_of)
-        if ended is None:
-            return False, "unreadable ceased_on: PSC counted as live"
-        return (True, None) if ended else (False, "PSC ceases after the as-of date: counted")
+    def period(self, data: Mapping[str, Any]) -> Period | None:
+        """From ``notified_on`` to ``ceased_on``; ``None`` for a PSC that ceased at a time the
+        record does not say (see the module docstring)."""
+        period = read_period(
+            data.get("notified_on"), data.get("ceased_on"), "notified_on", "ceased_on"
+        )
+        if data.get("ceased") is True and period.end is None:
+            return None
+        return period
 
     def company_number(self, rec: Mapping[str, Any], line: int) -> str:
         value = rec.get("company_number")

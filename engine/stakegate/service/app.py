@@ -14,16 +14,17 @@ import signal
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from stakegate.errors import (
     AuditError,
+    ChangesGoneError,
     EngineError,
     OpaUnavailableError,
     RegistryError,
@@ -36,6 +37,8 @@ from stakegate.service.limits import BodyLimitMiddleware
 from stakegate.service.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from stakegate.service.models import (
     BatchResponse,
+    ChangesGoneResponse,
+    ChangesResponse,
     DecisionRequest,
     DecisionResponse,
     ErrorResponse,
@@ -213,15 +216,38 @@ def create_app(config: ServiceConfig, service: DecisionService | None = None) ->
             reason = f"the audit log is not writable: {engine.audit.failure}"
         if reason is not None or snapshot is None:
             return _json({"status": "unavailable", "reason": reason}, 503)
-        return _json(
-            {
-                "status": "ok",
-                "policy_revision": snapshot.revision,
-                "registry": snapshot.registry.source,
-                "entities": len(snapshot.facts),
-                "generation": snapshot.generation,
-            }
-        )
+        body: dict[str, Any] = {
+            "status": "ok",
+            "policy_revision": snapshot.revision,
+            "registry": snapshot.registry.source,
+            "entities": len(snapshot.facts),
+            "generation": snapshot.generation,
+            "as_of": snapshot.pipeline.as_of.isoformat(),
+        }
+        if engine.notifier is not None:  # failing notifications do not make the service unready
+            body["notify"] = engine.notifier.health()
+        return _json(body)
+
+    @app.get(
+        "/v1/changes",
+        response_model=ChangesResponse,
+        responses={**_ERRORS, 410: {"model": ChangesGoneResponse}},
+        dependencies=authorized,
+        summary="Decisions that flipped on reloads, from seq `since` on",
+    )
+    async def changes(
+        since: Annotated[
+            int | None, Query(ge=0, description="First seq wanted (default: the oldest kept).")
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=10_000, description="Changes per page.")] = 1000,
+    ) -> Response:
+        try:
+            page, next_seq = engine.feed.page(since, limit)
+        except ChangesGoneError as err:
+            gone = {"type": type(err).__name__, "message": str(err), "field": "since"}
+            return _json({"error": gone, "oldest": err.oldest, "next": err.next}, 410)
+        body = b"".join((b'{"changes":[', b",".join(page), b'],"next":%d}' % next_seq))
+        return Response(body, media_type="application/json")
 
     @app.get("/metrics", summary="Prometheus text exposition")
     async def metrics_text() -> Response:
@@ -277,6 +303,16 @@ def _register_live_metrics(metrics: Metrics, engine: DecisionService) -> None:
         "gauge",
         "Entities of the loaded registry.",
         lambda: float(len(engine.snapshot.facts)) if engine.snapshot else 0.0,
+    )
+    metrics.live["stakegate_changes_feed_entries"] = (
+        "gauge",
+        "Changes kept in the changes feed.",
+        lambda: float(len(engine.feed)),
+    )
+    metrics.live["stakegate_notifications_pending"] = (
+        "gauge",
+        "Flip notification documents not yet delivered or given up.",
+        lambda: float(engine.notifier.pending) if engine.notifier else 0.0,
     )
     metrics.live["stakegate_ready"] = (
         "gauge",

@@ -16,6 +16,7 @@ from stakegate import settings
 from stakegate.bundles.trust import Trust, check_sources
 from stakegate.errors import InputError
 from stakegate.service.audit.keys import Signer
+from stakegate.service.notify import check_notify_url
 
 __all__ = ["ServiceConfig", "is_loopback", "parse_addr", "read_api_keys"]
 
@@ -79,9 +80,13 @@ class ServiceConfig:
     header_timeout: float = field(default_factory=lambda: settings.SERVICE_HEADER_TIMEOUT)
     body_timeout: float = field(default_factory=lambda: settings.SERVICE_BODY_TIMEOUT)
     max_connections: int = field(default_factory=lambda: settings.SERVICE_MAX_CONNECTIONS)
+    # Where each reload's flips are POSTed (service/notify.py); None: nowhere.
+    notify_url: str | None = None
 
     def __post_init__(self) -> None:
         check_sources(self.policy, self.opa_url, self.trust)
+        if self.notify_url is not None:
+            check_notify_url(self.notify_url)
         self._check_audit_and_limits()
         if not is_loopback(self.host) and not self.api_keys and not self.allow_anonymous:
             raise InputError(

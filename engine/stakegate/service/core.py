@@ -4,6 +4,10 @@ The order is the guarantee: a decision is returned only after OPA answered for i
 was verified by the same ``Pipeline`` the CLI uses (one decision per entity, schema-valid, from
 the revision the facts were computed under), and its audit line was fsync'd. Any failure on the
 way raises, and the HTTP layer turns it into an error status, never into an ``allow``.
+
+Reloads also say what changed: the new snapshot's decisions are compared with the old one's
+(``flips``), the flips written to the audit log before the new snapshot is swapped in, then
+kept in the changes feed (``feed``) and handed to the notifier (``notify``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import gc
 import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
+from stakegate import settings
 from stakegate.errors import (
     AuditError,
     FieldError,
@@ -34,17 +39,29 @@ from stakegate.registry.load import parse_registry
 from stakegate.service.audit import AuditLog, utc_now
 from stakegate.service.audit.writer import open_audit_log
 from stakegate.service.config import ServiceConfig
+from stakegate.service.feed import ChangeFeed
+from stakegate.service.flips import (
+    Comparison,
+    change_records,
+    compare,
+    reload_info,
+    screen_outcomes,
+)
 from stakegate.service.metrics import Metrics
+from stakegate.service.notify import Notifier, NotifyLimits
 from stakegate.service.snapshot import EntityFacts, Snapshot, build_snapshot
 
 __all__ = ["DecisionService", "decision_ids"]
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 # OPA queries one batch request may have in flight at once (OPA evaluates them in parallel).
 _BATCH_PARALLEL = 2
 # Decisions of one OPA query, and OPA's decision_id for it when OPA logs decisions.
 _Answer = tuple[list[Decision], str | None]
+# Flip lines per audit append (each append is one group commit).
+_FLIP_LINES = 10_000
 
 
 def _facts_record(
@@ -103,6 +120,8 @@ class DecisionService:
         self._generation = 0
         self._reload_lock: asyncio.Lock | None = None
         self._pending_reload: asyncio.Task[None] | None = None
+        self.feed = ChangeFeed(settings.SERVICE_CHANGES_MAX, settings.SERVICE_CHANGES_MAX_BYTES)
+        self.notifier: Notifier | None = None
 
     def __repr__(self) -> str:
         return f"<DecisionService snapshot={self.snapshot!r} audit={self.audit!r}>"
@@ -118,33 +137,90 @@ class DecisionService:
         self._generation = 1
         snapshot = await asyncio.to_thread(build_snapshot, self.config, 1)
         await snapshot.open()
+        try:
+            # Every entity's outcome: what the first reload's flips are measured against.
+            snapshot.outcomes = await self._timed(screen_outcomes(snapshot, self._chunk))
+        except BaseException:
+            await snapshot.close()
+            raise
         self.snapshot = snapshot
         _settle_heap()
         await self._audit_event("open", snapshot, recovered=self.audit and self.audit.recovered)
+        if self.config.notify_url:
+            append = self.audit.append if self.audit is not None else None
+            self.notifier = Notifier(self.config.notify_url, self.metrics, append, NotifyLimits())
+            self.notifier.start()
+
+    @property
+    def _chunk(self) -> int:
+        return max(1, self.config.opa_chunk)
+
+    async def _timed(self, work: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        try:
+            return await work
+        finally:
+            self.metrics.flip_screening.observe(time.perf_counter() - started)
 
     async def reload(self, reason: str) -> Snapshot:
-        """Build a new snapshot beside the current one, swap it in, retire the old one."""
+        """Build a new snapshot beside the current one, find what flipped, record the flips,
+        swap it in, publish and notify the flips, retire the old one."""
         assert self._reload_lock is not None, "start() first"
         async with self._reload_lock:
             self._generation += 1
+            new: Snapshot | None = None
             try:
                 new = await asyncio.to_thread(build_snapshot, self.config, self._generation)
                 await new.open()
+                found = await self._timed(self._compare(self.snapshot, new))
+                new.outcomes = found.outcomes
+                at = utc_now()
+                changes, lines = change_records(found.flips, self.feed.next, at, new)
+                await self._audit_event(
+                    "reload", new, reason=reason, flips=len(changes), decided=found.decided
+                )
+                for start in range(0, len(lines), _FLIP_LINES):
+                    await self._audit_lines(lines[start : start + _FLIP_LINES])
             except Exception as err:
+                if new is not None:
+                    await new.close()
                 self.metrics.reloaded("failed")
                 log.error("Reload failed", reason=reason, error=str(err))
                 raise
             old, self.snapshot = self.snapshot, new
             self.metrics.reloaded("ok")
-            log.info("Reloaded", reason=reason, generation=new.generation, revision=new.revision)
-            await self._audit_event("reload", new, reason=reason)
+            self.metrics.flipped((f.before, f.after) for f in found.flips)
+            log.info(
+                "Reloaded",
+                reason=reason,
+                generation=new.generation,
+                revision=new.revision,
+                flips=len(changes),
+                decided_for_flips=found.decided,
+            )
+            first_seq = self.feed.next
+            published = self.feed.publish(changes)
+            if self.notifier is not None and published:
+                await self.notifier.submit(reload_info(reason, at, old, new), published, first_seq)
+            del changes, lines, found
         if old is not None:
             await old.close()
         del old  # retired: what it holds can be collected now
         _settle_heap()
         return new
 
+    async def _compare(self, old: Snapshot | None, new: Snapshot) -> Comparison:
+        if old is None or old.outcomes is None:  # stopped meanwhile: nothing to compare with
+            return Comparison(await screen_outcomes(new, self._chunk), [], len(new.facts))
+        return await compare(old, new, self._chunk)
+
+    async def _audit_lines(self, lines: list[dict[str, Any]]) -> None:
+        if self.audit is not None and lines:
+            await self.audit.append(lines)
+
     async def stop(self) -> None:
+        if self.notifier is not None:
+            await self.notifier.stop()  # what is still waiting is recorded as given up
         snapshot, self.snapshot = self.snapshot, None
         if snapshot is not None:
             try:

@@ -82,6 +82,24 @@ class Metrics:
         self._reloads = Counter(
             "stakegate_reloads", "Reloads by result.", ("result",), registry=self.registry
         )
+        self._flips = Counter(
+            "stakegate_flips",
+            "Decisions that changed on reloads, by transition (none: not in the registry).",
+            ("transition",),
+            registry=self.registry,
+        )
+        self.flip_screening = Histogram(
+            "stakegate_flip_screening_seconds",
+            "Time to decide the entities a reload may have flipped (all of them at start-up).",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
+            registry=self.registry,
+        )
+        self._notifications = Counter(
+            "stakegate_notifications",
+            "Flip notifications: documents delivered or given up, and failed attempts.",
+            ("result",),
+            registry=self.registry,
+        )
         # name -> (type, help, read): values owned elsewhere, read live at each scrape.
         self.live: dict[str, tuple[str, str, Callable[[], float]]] = {}
         self.info: Callable[[], dict[str, str]] = dict
@@ -100,6 +118,17 @@ class Metrics:
 
     def reloaded(self, result: str) -> None:
         self._reloads.labels(result).inc()
+
+    def flipped(self, transitions: Iterable[tuple[str | None, str | None]]) -> None:
+        counts: dict[str, int] = {}
+        for before, after in transitions:
+            key = f"{before or 'none'}->{after or 'none'}"
+            counts[key] = counts.get(key, 0) + 1
+        for key, count in counts.items():
+            self._flips.labels(key).inc(count)
+
+    def notified(self, result: str) -> None:
+        self._notifications.labels(result).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-__all__ = ["BatchResponse", "DecisionRequest", "DecisionResponse", "ErrorResponse"]
+__all__ = [
+    "BatchResponse",
+    "ChangesGoneResponse",
+    "ChangesResponse",
+    "DecisionRequest",
+    "DecisionResponse",
+    "ErrorResponse",
+]
 
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"\S")]
 
@@ -91,3 +98,30 @@ class ErrorResponse(BaseModel):
     """Every error: no decision was made (5xx) or the request was wrong (4xx)."""
 
     error: ErrorDetail
+
+
+class Change(BaseModel):
+    """A decision that changed on a reload (docs/DEPLOYMENT.md, "Changes feed")."""
+
+    seq: int = Field(description="Increasing by one per change; ask again with since=next.")
+    entity: str
+    before: str | None = Field(description="allow, deny, review; null: new to the registry")
+    after: str | None = Field(description="allow, deny, review; null: gone from the registry")
+    reasons_after: list[dict[str, Any]] | None = Field(
+        description="The reasons of the decision after the reload (null when gone)."
+    )
+    at: str = Field(description="When the reload was made (UTC).")
+    revision: str = Field(description="The policy revision after the reload.")
+    as_of: str = Field(description="The date decided for after the reload.")
+
+
+class ChangesResponse(BaseModel):
+    changes: list[Change]
+    next: int = Field(description="The seq to ask for next (since=next).")
+
+
+class ChangesGoneResponse(ErrorResponse):
+    """410: the changes asked for fell out of the bounded feed or predate this process."""
+
+    oldest: int = Field(description="The oldest seq the feed still holds.")
+    next: int = Field(description="The next seq the feed will issue.")

@@ -51,6 +51,8 @@ class Snapshot:
     facts: dict[str, EntityFacts]
     opa: AsyncPolicyClient
     local: LocalOpa | None = None
+    # Every entity's outcome, in registry order, once screened (service/flips.py).
+    outcomes: bytearray | None = None
     inflight: int = 0
     retired: bool = False
     drained: asyncio.Event = field(default_factory=asyncio.Event)
