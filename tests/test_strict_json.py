@@ -190,3 +190,12 @@ def test_the_alias_bomb_is_refused_in_little_memory_and_time():
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20  # expanded, it is 9**8 strings: gigabytes
+
+
+def test_a_record_that_is_not_a_mapping_cannot_hide_a_repeated_key(monkeypatch: pytest.MonkeyPatch):
+    """Found by the property above: a string record counted its characters as keys and offset a
+    repeated root key, so the fast reading took a document the exact reading refuses."""
+    monkeypatch.setattr(strict_json, "_FAST_MIN", 0)
+    text = b'{"entities": ["ab"], "ownership": [], "ownership": []}'
+    with pytest.raises(ParseError, match="duplicate key 'ownership'"):
+        loads_registry(text)

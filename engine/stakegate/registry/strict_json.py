@@ -192,22 +192,22 @@ _NOT_READ: Final = object()
 def _registry_keys(doc: object) -> int | None:
     """The keys of the root, of every record and of every band; None if not that shape.
 
-    An item that is not a mapping counts its ``len`` or fails here: either way the document is
-    refused by the record check (or read by the exact reader), never accepted on a wrong count.
+    A record that is not a mapping would count its ``len`` (a string its characters) and could
+    offset a repeated key: such a document goes to the exact reader, which names what it
+    refuses first, as it would for any other document.
     """
     if type(doc) is not dict:
         return None
     entities, ownership = doc.get("entities", []), doc.get("ownership", [])
     if type(entities) is not list or type(ownership) is not list:
         return None
-    try:
-        bands = cast(
-            Iterator[dict[str, object]],
-            filter(_IS_DICT, map(dict.get, ownership, repeat("percent"))),
-        )
-        return len(doc) + sum(map(len, entities)) + sum(map(len, ownership)) + sum(map(len, bands))
-    except TypeError:
+    if not (all(map(_IS_DICT, entities)) and all(map(_IS_DICT, ownership))):
         return None
+    bands = cast(
+        Iterator[dict[str, object]],
+        filter(_IS_DICT, map(dict.get, ownership, repeat("percent"))),
+    )
+    return len(doc) + sum(map(len, entities)) + sum(map(len, ownership)) + sum(map(len, bands))
 
 
 def loads(data: bytes | str) -> object:
