@@ -68,24 +68,20 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.importers.base import Period, RegistryBuilder, timestamp_day
+from stakegate.importers.base import Period, RegistryBuilder
 from stakegate.importers.bods_parse import (
     Interest,
     Party,
     Relationship,
-    Where,
-    optional_dict,
-    optional_str,
     parse_party,
     parse_relationship,
-    required_str,
-    str_list,
 )
+from stakegate.importers.fields import Where, optional_dict, optional_str, required_str, str_list
 from stakegate.importers.jsonstream import JsonItem, iter_json_items
-from stakegate.importers.periods import Group, add_up, share_history
+from stakegate.importers.periods import Group, add_up, ended_by, share_history, statement_day
+from stakegate.importers.shares import describe_share, native_percent, near
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import registry_schema
-from stakegate.registry.dates import parse_day
 
 __all__ = ["import_files"]
 
@@ -184,7 +180,7 @@ class _Replay:
         if self._drop(rid):
             self.builder.skip("statement replaced by a later statement of its record")
         if status == "closed":
-            self.closed[rid] = day = _statement_day(s.get("statementDate"))
+            self.closed[rid] = day = statement_day(s.get("statementDate"))
             if day is None:
                 self.builder.skip("record closed by a statement without a readable date")
                 return
@@ -283,7 +279,7 @@ class _Replay:
                     self.builder.skip("share of 0 percent")
                     continue
                 self.builder.holding(
-                    owner, owned, _native_percent(piece.share), interest=kind, period=piece.period
+                    owner, owned, native_percent(piece.share), interest=kind, period=piece.period
                 )
 
     def _holdings(
@@ -313,7 +309,7 @@ class _Replay:
         claims: dict[str, list[tuple[Period, Interval | None]]] = {}
         for interest in relationship.interests or (_UNSTATED,):
             kind = "shares" if interest.kind == "untyped" else interest.kind
-            period = _ended_by(interest.period, closed_by)
+            period = ended_by(interest.period, closed_by)
             if period is None:
                 skip("interest begins after its record was closed")
             elif as_of is not None and not period.is_live(as_of):
@@ -351,12 +347,12 @@ class _Replay:
         end = interest.period.end
         day = self.builder.as_of or (end - timedelta(days=1) if end is not None else None)
         rebuilt = self._rebuild(subject, party, components, day)
-        if rebuilt is not None and _close(rebuilt, declared):
+        if rebuilt is not None and near(rebuilt, declared, _REBUILD_TOLERANCE):
             return
-        given = "no complete chain" if rebuilt is None else _describe(rebuilt)
+        given = "no complete chain" if rebuilt is None else describe_share(rebuilt)
         if subject in self.parties:
             self.parties[subject].notes.append(
-                f"BODS relationship {rid}: {party} holds {_describe(declared)} indirectly; "
+                f"BODS relationship {rid}: {party} holds {describe_share(declared)} indirectly; "
                 f"its components give {given}"
             )
         self.builder.note(
@@ -407,50 +403,6 @@ class _Replay:
         return None if result is None else Interval(*result)
 
 
-def _statement_day(value: object) -> date | None:
-    """The day a statement ends what it closes: its ``statementDate`` (a timestamp after
-    midnight: the next day); None when it cannot be read."""
-    return parse_day(timestamp_day(value, end=True)) if isinstance(value, str) else None
-
-
-def _ended_by(period: Period, closed: date | None) -> Period | None:
-    """``period`` ending by ``closed`` at the latest; None if it would not begin before it."""
-    if closed is None or (period.end is not None and period.end <= closed):
-        return period
-    if period.start is not None and period.start >= closed:
-        return None
-    return Period(period.start, closed, period.notes)
-
-
 def _error(relationship: Relationship) -> Callable[[str], Exception]:
     """How a relationship whose shares cannot be added up is refused (file, line, field)."""
     return lambda message: relationship.where.error(relationship.interests_field, message)
-
-
-def _close(a: Interval, b: Interval) -> bool:
-    return abs(a.min - b.min) <= _REBUILD_TOLERANCE and abs(a.max - b.max) <= _REBUILD_TOLERANCE
-
-
-def _number(value: float) -> float | int:
-    return int(value) if value.is_integer() else value
-
-
-def _native_percent(share: Interval | None) -> float | int | dict[str, Any] | None:
-    if share is None:
-        return None
-    if share.min == share.max and not (share.min_exclusive or share.max_exclusive):
-        return _number(share.min)
-    band: dict[str, Any] = {"min": _number(share.min), "max": _number(share.max)}
-    if share.min_exclusive:
-        band["min_exclusive"] = True
-    if share.max_exclusive:
-        band["max_exclusive"] = True
-    return band
-
-
-def _describe(share: Interval) -> str:
-    if share.min == share.max:
-        return f"{share.min:g}%"
-    low = f"more than {share.min:g}" if share.min_exclusive else f"{share.min:g}"
-    high = f"less than {share.max:g}" if share.max_exclusive else f"{share.max:g}"
-    return f"{low} to {high}%"

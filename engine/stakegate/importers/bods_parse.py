@@ -14,7 +14,6 @@ interest's ``startDate`` and ``endDate`` become its period (``base.read_period``
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -22,24 +21,24 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
-from stakegate.errors import RegistryError
 from stakegate.importers.base import Period, read_period
 from stakegate.importers.countries import normalise_country
+from stakegate.importers.fields import (
+    Where,
+    dicts,
+    field_path,
+    optional_dict,
+    optional_str,
+    percent,
+    required_str,
+    show,
+    str_list,
+    value_list,
+)
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import registry_schema
 
-__all__ = [
-    "Interest",
-    "Party",
-    "Relationship",
-    "Where",
-    "parse_party",
-    "parse_relationship",
-    "required_str",
-    "optional_str",
-    "optional_dict",
-    "str_list",
-]
+__all__ = ["Interest", "Party", "Relationship", "parse_party", "parse_relationship"]
 
 Note = Callable[[str], None]
 
@@ -63,23 +62,6 @@ INTEREST_KINDS: Final = {
     "unknowninterest": "untyped",
     "unpublishedinterest": "untyped",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Where:
-    """Where a statement is, for error messages: file, line, position and id."""
-
-    source: str
-    line: int
-    index: int
-    statement_id: str | None = None
-
-    def label(self) -> str:
-        sid = f", id {self.statement_id!r}" if self.statement_id else ""
-        return f"line {self.line} (statement {self.index}{sid})"
-
-    def error(self, path: str | None, message: str) -> RegistryError:
-        return RegistryError(message, source=self.source, record=self.label(), field=path)
 
 
 @dataclass(slots=True)
@@ -122,84 +104,6 @@ class Relationship:
     interests_field: str = field(compare=False, default="interests")
 
 
-# --- typed field access ---------------------------------------------------------------------
-
-
-def _path(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return f"number {value!r}"
-    if isinstance(value, str):
-        return f"string {value[:40]!r}"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def optional_str(obj: Mapping[str, Any], key: str, where: Where, path: str) -> str | None:
-    """A string field; absent or null is ``None``, anything else is an error."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise where.error(_path(path, key), f"must be a string, got {_show(value)}")
-
-
-def required_str(obj: Mapping[str, Any], key: str, where: Where, path: str) -> str:
-    value = optional_str(obj, key, where, path)
-    if not value:
-        raise where.error(_path(path, key), "is required" if value is None else "must not be empty")
-    return value
-
-
-def optional_dict(obj: Mapping[str, Any], key: str, where: Where, path: str) -> dict[str, Any]:
-    """An object field; absent or null is an empty object."""
-    value = obj.get(key)
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    raise where.error(_path(path, key), f"must be an object, got {_show(value)}")
-
-
-def _list(obj: Mapping[str, Any], key: str, where: Where, path: str) -> list[Any]:
-    value = obj.get(key)
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    raise where.error(_path(path, key), f"must be a list, got {_show(value)}")
-
-
-def _dicts(obj: Mapping[str, Any], key: str, where: Where, path: str) -> list[dict[str, Any]]:
-    items = _list(obj, key, where, path)
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise where.error(f"{_path(path, key)}[{i}]", f"must be an object, got {_show(item)}")
-    return items
-
-
-def str_list(obj: Mapping[str, Any], key: str, where: Where, path: str) -> list[str]:
-    items = _list(obj, key, where, path)
-    for i, item in enumerate(items):
-        if not isinstance(item, str) or not item:
-            raise where.error(f"{_path(path, key)}[{i}]", f"must be an id, got {_show(item)}")
-    return items
-
-
-def _percent(obj: Mapping[str, Any], key: str, where: Where, path: str) -> float | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise where.error(_path(path, key), f"must be a number, got {_show(value)}")
-    if not (math.isfinite(value) and 0 <= value <= 100):
-        raise where.error(_path(path, key), f"must be a percentage from 0 to 100, got {value!r}")
-    return float(value)
-
-
 # --- countries ------------------------------------------------------------------------------
 
 
@@ -225,7 +129,7 @@ def _country(
         code = optional_str(value, "code", where, path)
         name = optional_str(value, "name", where, path)
     else:
-        raise where.error(path, f"must be an object with 'name' and 'code', got {_show(value)}")
+        raise where.error(path, f"must be an object with 'name' and 'code', got {show(value)}")
     if code and _code_pattern().fullmatch(code.strip()):
         return sys.intern(code.strip().upper())
     for text in (code, name):
@@ -243,9 +147,9 @@ def _address_countries(
     obj: Mapping[str, Any], where: Where, path: str, types: tuple[str, ...], note: Note
 ) -> list[str]:
     out = []
-    for i, address in enumerate(_dicts(obj, "addresses", where, path)):
+    for i, address in enumerate(dicts(obj, "addresses", where, path)):
         if address.get("type") in types and address.get("country") is not None:
-            p = f"{_path(path, 'addresses')}[{i}].country"
+            p = f"{field_path(path, 'addresses')}[{i}].country"
             code = _country(address["country"], where, p, "address country", note, [])
             if code:
                 out.append(code)
@@ -267,9 +171,11 @@ def parse_party(kind: str, d: Mapping[str, Any], where: Where, path: str) -> Par
 def _entity(d: Mapping[str, Any], where: Where, path: str, note: Note) -> Party:
     entity_type = d.get("entityType")
     if isinstance(entity_type, dict):  # 0.4: {"type": ..., "subtype": ...}
-        entity_type = optional_str(entity_type, "type", where, _path(path, "entityType"))
+        entity_type = optional_str(entity_type, "type", where, field_path(path, "entityType"))
     elif entity_type is not None and not isinstance(entity_type, str):
-        raise where.error(_path(path, "entityType"), f"must be a string, got {_show(entity_type)}")
+        raise where.error(
+            field_path(path, "entityType"), f"must be a string, got {show(entity_type)}"
+        )
     native = ENTITY_TYPES.get(entity_type or "")
     if native is None:
         note(f"entity type {entity_type or 'not given'}: imported as other")
@@ -279,7 +185,7 @@ def _entity(d: Mapping[str, Any], where: Where, path: str, note: Note) -> Party:
         note("entity without a jurisdiction: left unknown (review where it matters)")
     else:
         party.jurisdiction = _country(
-            d[key], where, _path(path, key), "jurisdiction", note, party.notes
+            d[key], where, field_path(path, key), "jurisdiction", note, party.notes
         )
     # A business address is where the entity operates: its headquarters for the rule.
     business = _address_countries(d, where, path, ("business",), note)
@@ -293,7 +199,7 @@ def _person(d: Mapping[str, Any], where: Where, path: str, note: Note) -> Party:
     countries: list[tuple[str, str]] = []
     residence = d.get("placeOfResidence")
     if isinstance(residence, dict) and residence.get("country") is not None:
-        p = f"{_path(path, 'placeOfResidence')}.country"
+        p = f"{field_path(path, 'placeOfResidence')}.country"
         code = _country(residence["country"], where, p, "residence", note, [])
         countries += [("residence", code)] if code else []
     countries += [
@@ -301,8 +207,8 @@ def _person(d: Mapping[str, Any], where: Where, path: str, note: Note) -> Party:
     ]
     notes: list[str] = []
     for key, what in (("taxResidencies", "tax residency"), ("nationalities", "nationality")):
-        for i, item in enumerate(_list(d, key, where, path)):
-            code = _country(item, where, f"{_path(path, key)}[{i}]", what, note, notes)
+        for i, item in enumerate(value_list(d, key, where, path)):
+            code = _country(item, where, f"{field_path(path, key)}[{i}]", what, note, notes)
             countries += [(what, code)] if code else []
     jurisdiction = countries[0][1] if countries else None
     others = sorted({f"{code} ({what})" for what, code in countries if code != jurisdiction})
@@ -315,8 +221,8 @@ def _person(d: Mapping[str, Any], where: Where, path: str, note: Note) -> Party:
 
 
 def _person_name(d: Mapping[str, Any], where: Where, path: str) -> str | None:
-    for i, name in enumerate(_dicts(d, "names", where, path)):
-        p = f"{_path(path, 'names')}[{i}]"
+    for i, name in enumerate(dicts(d, "names", where, path)):
+        p = f"{field_path(path, 'names')}[{i}]"
         full = optional_str(name, "fullName", where, p)
         parts = [optional_str(name, k, where, p) for k in ("givenName", "familyName")]
         text = full or " ".join(x for x in parts if x)
@@ -331,7 +237,7 @@ def _person_name(d: Mapping[str, Any], where: Where, path: str) -> str | None:
 def _reference(d: Mapping[str, Any], key: str, where: Where, path: str) -> tuple[str | None, str]:
     """``(record id, "")``, or ``(None, why)`` for an unspecified party or subject."""
     value = d.get(key)
-    p = _path(path, key)
+    p = field_path(path, key)
     # Ids are interned: the same id appears in every relationship naming the record.
     if isinstance(value, str) and value:  # 0.4
         return sys.intern(value), ""
@@ -357,13 +263,13 @@ def parse_relationship(d: Mapping[str, Any], where: Where, path: str) -> Relatio
     elif party is None:
         unspecified = f"interested party unspecified ({why_party})"
     interests = tuple(
-        _interest(item, where, f"{_path(path, 'interests')}[{i}]")
-        for i, item in enumerate(_dicts(d, "interests", where, path))
+        _interest(item, where, f"{field_path(path, 'interests')}[{i}]")
+        for i, item in enumerate(dicts(d, "interests", where, path))
     )
     key = "componentRecords" if d.get("componentRecords") is not None else "componentStatementIDs"
     components = tuple(str_list(d, key, where, path))
     return Relationship(
-        subject, party, unspecified, interests, components, where, _path(path, "interests")
+        subject, party, unspecified, interests, components, where, field_path(path, "interests")
     )
 
 
@@ -374,7 +280,7 @@ def _interest(d: Mapping[str, Any], where: Where, path: str) -> Interest:
     level = optional_str(d, "directOrIndirect", where, path) or optional_str(
         d, "interestLevel", where, path
     )
-    share = _share(optional_dict(d, "share", where, path), where, _path(path, "share"))
+    share = _share(optional_dict(d, "share", where, path), where, field_path(path, "share"))
     # A start date only ever narrows when an interest counts, so one of the wrong type is only
     # noted (as unreadable); an end date of the wrong type is an error, like any field.
     end = optional_str(d, "endDate", where, path)
@@ -389,7 +295,7 @@ def _share(d: Mapping[str, Any], where: Where, path: str) -> Interval | None:
     ``maximum`` as strict; from 0.4 they are numbers, strict bounds in their own right. A
     missing bound is 0 or 100; a share with no number at all is unknown (``None``).
     """
-    exact = _percent(d, "exact", where, path)
+    exact = percent(d, "exact", where, path)
     if exact is not None:
         return Interval.exact(exact)
     low = _bound(d, "minimum", "exclusiveMinimum", where, path, max)
@@ -412,11 +318,11 @@ def _bound(
     tighter: Callable[[float, float], float],
 ) -> tuple[float, bool] | None:
     """One side of a band as ``(value, exclusive)``; the tighter bound when both are given."""
-    value = _percent(d, key, where, path)
+    value = percent(d, key, where, path)
     flag = d.get(exclusive_key)
     if isinstance(flag, bool) or flag is None:  # before 0.4: marks ``key`` as exclusive
         return None if value is None else (value, bool(flag))
-    strict = _percent(d, exclusive_key, where, path)
+    strict = percent(d, exclusive_key, where, path)
     assert strict is not None
     if value is None or tighter(value, strict) == strict:
         return strict, True

@@ -17,11 +17,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from stakegate.importers.base import UNKNOWN_SHARE, Period
+from stakegate.importers.base import UNKNOWN_SHARE, Period, timestamp_day
 from stakegate.ownership.interval import Interval
-from stakegate.registry.dates import live_at
+from stakegate.registry.dates import live_at, parse_day
 
-__all__ = ["MAX_CUTS", "Group", "Piece", "add_up", "cover", "share_history"]
+__all__ = [
+    "MAX_CUTS",
+    "Group",
+    "Piece",
+    "add_up",
+    "cover",
+    "ended_by",
+    "share_history",
+    "statement_day",
+]
 
 # Cuts of one holding's time line beyond which it is written as one band over its whole span
 # (the work is quadratic in them; real registers have a handful per holding).
@@ -128,3 +137,18 @@ def _span(groups: Sequence[Group]) -> Period:
     start = None if None in starts else min(d for d in starts if d is not None)
     end = None if None in ends else max(d for d in ends if d is not None)
     return Period(start, end)
+
+
+def statement_day(value: object) -> date | None:
+    """The day a statement ends what it closes: its ``statementDate`` (a timestamp after
+    midnight: the next day); None when it cannot be read."""
+    return parse_day(timestamp_day(value, end=True)) if isinstance(value, str) else None
+
+
+def ended_by(period: Period, closed: date | None) -> Period | None:
+    """``period`` ending by ``closed`` at the latest; None if it would not begin before it."""
+    if closed is None or (period.end is not None and period.end <= closed):
+        return period
+    if period.start is not None and period.start >= closed:
+        return None
+    return Period(period.start, closed, period.notes)
