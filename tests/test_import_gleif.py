@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stakegate.errors import RegistryError
@@ -363,6 +363,7 @@ def test_fuzz_bytes_never_crash(tmp_path: Path, blob: bytes, suffix: str):
     start=st.integers(0, len(SAMPLE_BYTES)),
     junk=st.binary(max_size=20),
 )
+@example(cut=30, start=30, junk=b"a")  # encoding="aUTF-8": LookupError escaped as a traceback
 def test_fuzz_damaged_xml_never_crashes(tmp_path: Path, cut: int, start: int, junk: bytes):
     lo, hi = sorted((cut, start))
     path = tmp_path / "rr.xml"
@@ -413,3 +414,11 @@ def test_three_level_chain_decisions(opa_server, opa_with_config, files: list[Pa
     with_au = opa_with_config({"restricted_regions": ["CN", "RU", "KP", "IR", "AU"]})
     restricted = decide(with_au, files)
     assert [restricted[e] for e in chain] == ["deny", "deny", "deny"]
+
+
+def test_unknown_xml_encoding_is_a_clean_error(tmp_path: Path):
+    """An XML declaration naming an unknown encoding raised LookupError (a traceback)."""
+    path = tmp_path / "rr.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="no-such-codec"?><rr:RelationshipData/>')
+    with pytest.raises(RegistryError, match="malformed XML"):
+        import_document("gleif", [path])

@@ -67,7 +67,7 @@ def xml_records(stream: IO[bytes], error: ErrorFactory) -> Iterator[tuple[str, R
         except ET.ParseError as e:
             at, column = e.position
             raise error(None, None, f"malformed XML at line {at}, column {column}") from None
-        except (UnicodeDecodeError, RecursionError, ValueError) as e:
+        except (LookupError, RecursionError, ValueError) as e:  # LookupError: unknown encoding
             raise error(None, None, f"malformed XML: {e}") from None
         for item in events:
             event, elem = cast(tuple[str, ET.Element], item)
