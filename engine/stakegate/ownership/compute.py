@@ -422,18 +422,30 @@ def _solve_component(
         rows.append(row)
     for x, v in zip(free, solve_clamped(b, rows, stall_to_full=upper), strict=True):
         value[x] = v
-    # Exclusivity spreads along positive terms; inside a cycle that takes a small fixpoint.
-    changed = True
-    while changed:
-        changed = False
-        for x in free:
-            if flags[x] & bit or value[x] >= 100.0:
-                continue
+    # Exclusivity spreads along positive terms (a positive share times a positive owner value):
+    # seeded by exclusive shares and flagged owners, then carried forward along the cycle's
+    # edges, each member once (a pass over all of them per step took a big ring's square).
+    queue: list[int] = []
+    for x in free:
+        if value[x] >= 100.0:
+            continue
+        if not flags[x] & bit:
             for k in range(in_start[x], in_start[x + 1]):
                 o = in_src[k]
                 if shares[k] > 0.0 and value[o] > 0.0:
                     share = in_share[k]
                     if flags[o] & bit or (share.max_exclusive if upper else share.min_exclusive):
                         flags[x] |= bit
-                        changed = True
                         break
+        if flags[x] & bit:
+            queue.append(x)
+    out_start, out_dst, out_edge = graph.out_start, graph.out_dst, graph.out_edge
+    while queue:
+        o = queue.pop()
+        if value[o] <= 0.0:
+            continue
+        for j in range(out_start[o], out_start[o + 1]):
+            x = out_dst[j]
+            if x in pos and not flags[x] & bit and value[x] < 100.0 and shares[out_edge[j]] > 0.0:
+                flags[x] |= bit
+                queue.append(x)

@@ -13,9 +13,12 @@ Enumerating every path is exponential, so evidence is computed lazily per entity
   first completed paths are the largest. A path stops at a restricted source; at an unknown
   one it is both reported (contributing ``[0, product]``) and continued.
 
-Order: contribution max descending, then min descending, then path ids. A path longer than
-``max_path_nodes`` keeps its last nodes, the end at the entity; its contribution is that of the
-whole path. A restricted entity's own evidence is the one-node path ``[entity]`` at 100.
+Order: contribution max descending, then min descending, then fewer nodes (as reported), then
+path ids. A path longer than ``max_path_nodes`` keeps its last nodes, the end at the entity; its
+contribution is that of the whole path. A restricted entity's own evidence is the one-node path
+``[entity]`` at 100. Shorter paths win ties because the search can then stop: every path round a
+ring of unknown members (a closed cycle screened in review) ties at ``[0, 100]``, and with ids
+alone deciding, the top few could only be known after walking the whole ring, for every member.
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ class PathEvidence:
             },
         }
 
-    def sort_key(self) -> tuple[float, float, tuple[str, ...]]:
-        return (-self.contribution.max, -self.contribution.min, self.path)
+    def sort_key(self) -> tuple[float, float, int, tuple[str, ...]]:
+        return (-self.contribution.max, -self.contribution.min, len(self.path), self.path)
 
 
 def _share(graph: OwnershipGraph, owner: int, owned: int) -> Interval:
@@ -132,19 +135,20 @@ def look_through_evidence(
     comps = graph.components()
     comp_of, cyclic = comps.comp_of, comps.cyclic
     # Search states: node, parent state, in-edge to the parent's node, path products, depth.
+    # Keys are (-max bound, -min bound, reported nodes): a completion's key is never better.
     node = [x]
     parent = [-1]
     edge = [-1]
     pmin = [1.0]
     pmax = [1.0]
     depth = [1]
-    heap: list[tuple[float, float, int]] = [(-hi[x], -lo[x], 0)]
+    heap: list[tuple[float, float, int, int]] = [(-hi[x], -lo[x], 1, 0)]
     found: list[PathEvidence] = []
-    keys: list[tuple[float, float]] = []  # sorted (-max, -min) of the paths found
-    bar: tuple[float, float] | None = None  # the max_paths-th best key, once there are enough
+    keys: list[_Key] = []  # sorted keys of the paths found
+    bar: _Key | None = None  # the max_paths-th best key, once there are enough
     while heap:
-        neg_max, neg_min, s = heapq.heappop(heap)
-        if bar is not None and _worse(neg_max, neg_min, bar):
+        neg_max, neg_min, nodes, s = heapq.heappop(heap)
+        if bar is not None and _worse(neg_max, neg_min, nodes, bar):
             break  # keys bound every completion, so nothing left can make the top
         v = node[s]
         if s:
@@ -153,7 +157,7 @@ def look_through_evidence(
                 source_min = 100.0 if st == Status.RESTRICTED else 0.0
                 path = _path(graph, s, node, parent, edge, pmin, pmax, source_min, max_path_nodes)
                 found.append(path)
-                bisect.insort(keys, (-path.contribution.max, -path.contribution.min))
+                bisect.insort(keys, (-path.contribution.max, -path.contribution.min, nodes))
                 if len(keys) >= max_paths:
                     bar = keys[max_paths - 1]
                 if st == Status.RESTRICTED:
@@ -161,13 +165,14 @@ def look_through_evidence(
         if depth[s] >= MAX_SEARCH_DEPTH:
             continue
         a0, b0, d1 = pmin[s] / 100.0, pmax[s] / 100.0, depth[s] + 1
+        n1 = min(d1, max_path_nodes)
         for k in range(in_start[v], in_start[v + 1]):
             o = in_src[k]
             h = hi[o] * in_max[k] * b0
             if h <= 0.0:
                 continue
             a = in_min[k] * a0
-            if bar is not None and _worse(-h, -a * lo[o], bar):
+            if bar is not None and _worse(-h, -a * lo[o], n1, bar):
                 continue
             if cyclic[comp_of[o]] and _on_path(o, s, node, parent, comp_of):
                 continue
@@ -179,15 +184,25 @@ def look_through_evidence(
             pmin.append(a)
             pmax.append(in_max[k] * b0)
             depth.append(d1)
-            heapq.heappush(heap, (-h, -a * lo[o], len(node) - 1))
+            heapq.heappush(heap, (-h, -a * lo[o], n1, len(node) - 1))
     return _top(found, max_paths)
 
 
-def _worse(neg_max: float, neg_min: float, bar: tuple[float, float]) -> bool:
-    """Whether a search key is below ``bar`` by more than rounding noise."""
-    return neg_max > bar[0] + _EPSILON or (
-        neg_max >= bar[0] - _EPSILON and neg_min > bar[1] + _EPSILON
-    )
+_Key = tuple[float, float, int]
+
+
+def _worse(neg_max: float, neg_min: float, nodes: int, bar: _Key) -> bool:
+    """Whether a search key ranks below ``bar``: by more than rounding noise on a bound, or on
+    equal bounds by more nodes (equal ones may still win on ids, so they are kept)."""
+    if neg_max > bar[0] + _EPSILON:
+        return True
+    if neg_max < bar[0] - _EPSILON:
+        return False
+    if neg_min > bar[1] + _EPSILON:
+        return True
+    if neg_min < bar[1] - _EPSILON:
+        return False
+    return nodes > bar[2]
 
 
 def _on_path(o: int, s: int, node: list[int], parent: list[int], comp_of: list[int]) -> bool:
