@@ -177,6 +177,39 @@ def test_evidence_in_an_unknown_ring_stops_at_the_top_paths(monkeypatch: pytest.
     assert built <= 10  # was n - 1 paths, each as long as its depth
 
 
+def test_evidence_through_a_long_ring_is_cut_at_the_reported_length(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """A 100% ring through one restricted member is no fault, and every member is wholly
+    restricted; the one path from the source to a member far round the ring is as long as the
+    ring. The search stops where the reported path does (it walked to the source, checking each
+    step against the path so far: the ring's cube over all members)."""
+    n = 3000
+    ids = [f"r{i}" for i in range(n)]
+    graph = OwnershipGraph.build(
+        ids, [(ids[i], ids[(i + 1) % n], Interval.exact(100)) for i in range(n)]
+    )
+    status = [Status.CLEAR] * n
+    status[0] = Status.RESTRICTED
+    result = compute_ownership(graph, status, Threshold(50))
+    steps = 0
+    real_on_path = evidence_module._on_path
+
+    def counting_on_path(*args: Any) -> bool:
+        nonlocal steps
+        steps += 1
+        return bool(real_on_path(*args))
+
+    monkeypatch.setattr(evidence_module, "_on_path", counting_on_path)
+    (far,) = result.evidence("r2000", "look_through", max_paths=5, max_path_nodes=32)
+    assert far.path == tuple(ids[1969:2001])
+    assert len(far.edges) == 31
+    assert far.contribution == Interval(100, 100)  # r1969's own share times 100% along
+    (near,) = result.evidence("r3", "look_through", max_paths=5, max_path_nodes=32)
+    assert near.path == ("r0", "r1", "r2", "r3")  # from the source, as before
+    assert steps <= 40
+
+
 def test_evidence_ties_prefer_shorter_paths():
     ids = ["CN", "RU", "B", "X"]
     edges = [

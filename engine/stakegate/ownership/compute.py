@@ -24,7 +24,13 @@ from typing import Literal
 from stakegate import settings
 from stakegate.errors import OwnershipCycleError
 from stakegate.ownership._linear import solve_clamped
-from stakegate.ownership.evidence import PathEvidence, control_evidence, look_through_evidence
+from stakegate.ownership.evidence import (
+    MAX_EXCLUSIVE,
+    MIN_EXCLUSIVE,
+    PathEvidence,
+    control_evidence,
+    look_through_evidence,
+)
 from stakegate.ownership.graph import OwnershipGraph, Status
 from stakegate.ownership.interval import Interval, Threshold
 
@@ -33,8 +39,8 @@ __all__ = ["METHODS", "Method", "OwnershipResult", "closed_cycles", "compute_own
 Method = Literal["control", "look_through"]
 METHODS: tuple[Method, ...] = ("control", "look_through")
 
-_MIN_X = 1  # bit in a flags bytearray: the lower bound is exclusive
-_MAX_X = 2  # bit in a flags bytearray: the upper bound is exclusive
+_MIN_X = MIN_EXCLUSIVE  # bit in a flags bytearray: the lower bound is exclusive
+_MAX_X = MAX_EXCLUSIVE  # bit in a flags bytearray: the upper bound is exclusive
 _FULL = Interval(100.0, 100.0)
 
 
@@ -142,7 +148,9 @@ class OwnershipResult:
                 self.graph, self.status, c.definite, c.possible, c.def_parent, c.pos_parent, x,
                 paths, nodes,
             )  # fmt: skip
-        return look_through_evidence(self.graph, self.status, self._lo, self._hi, x, paths, nodes)
+        return look_through_evidence(
+            self.graph, self.status, self._lo, self._hi, self._lt_flags, x, paths, nodes
+        )
 
 
 def _bounds(lo: float, hi: float, flags: int) -> tuple[float, float, bool, bool]:
