@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -29,6 +30,7 @@ from stakegate.bundles.signing import ALGORITHM, VerifiedBundle, require_approva
 from stakegate.errors import BundleVerificationError, InputError, OpaUnavailableError
 from stakegate.logs import get_logger
 from stakegate.opa_binary import find_opa_binary
+from stakegate.policy.lifeline import spawn_tied
 
 __all__ = ["LocalOpa", "free_port", "policy_revision"]
 
@@ -79,6 +81,7 @@ class LocalOpa:
         "_bundle_dir",
         "_log_file",
         "_public_key",
+        "_untie",
         "bundle",
         "policy",
         "port",
@@ -94,6 +97,7 @@ class LocalOpa:
         self.policy = policy
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self._untie: Callable[[], None] | None = None
         self.revision = policy_revision(policy)
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._bundle_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -144,7 +148,8 @@ class LocalOpa:
             *self._policy_args(),
         ]
         log.debug("Starting OPA", cmd=cmd)
-        self.proc = subprocess.Popen(
+        # Tied to this process: a killed engine (SIGKILL runs no cleanup) leaves no OPA behind.
+        self.proc, self._untie = spawn_tied(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -204,6 +209,9 @@ class LocalOpa:
         )
 
     def stop(self) -> None:
+        if self._untie is not None:
+            self._untie()
+            self._untie = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
