@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from stakegate.cli.main import cli
 from stakegate.errors import DataFaultError, OwnershipCycleError
+from stakegate.ownership import _linear
 from stakegate.ownership import compute as compute_module
 from stakegate.ownership import evidence as evidence_module
 from stakegate.ownership._linear import DENSE_LIMIT, solve_clamped
@@ -264,6 +265,21 @@ def test_ring_solve_reads_each_row_a_few_times(coeff: float, upper: bool):
         assert values[n - 1] == pytest.approx(50.0 / (1 - 0.5**n))
         assert values[n - 2] == pytest.approx(values[n - 1] / 2)
     assert rows.reads <= 6 * n  # was one sweep per member: n * n reads
+
+
+def test_slowly_converging_ring_stops_within_its_work_budget(monkeypatch: pytest.MonkeyPatch):
+    """Shares a hair under 100% round a ring: iteration would need millions of sweeps. It stops
+    after its work budget; the upper bound then fails closed at 100, the lower stays below."""
+    monkeypatch.setattr(_linear, "_MAX_WORK", 200_000)
+    n = 1000
+    b, rows = backward_ring(n, 1 - 1e-9)
+    b[n - 1] = 1e-6
+    upper = solve_clamped(b, rows, stall_to_full=True)
+    assert upper == [100.0] * n
+    assert rows.reads <= 200_000 // 2 + 2 * n  # one read per row per sweep, a term each
+    lower = solve_clamped(b, backward_ring(n, 1 - 1e-9)[1], stall_to_full=False)
+    exact = 1e-6 / (1 - (1 - 1e-9) ** n)  # about 1 at the last member
+    assert 0.0 < lower[n - 1] < exact
 
 
 class CountingIndex(list[int]):
