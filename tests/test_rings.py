@@ -276,7 +276,7 @@ def test_slowly_converging_ring_stops_within_its_work_budget(monkeypatch: pytest
     b[n - 1] = 1e-6
     upper = solve_clamped(b, rows, stall_to_full=True)
     assert upper == [100.0] * n
-    assert rows.reads <= 200_000 // 2 + 2 * n  # one read per row per sweep, a term each
+    assert rows.reads <= 200_000 // 2 + 4 * n  # a row and its term per sweep, a few to order
     lower = solve_clamped(b, backward_ring(n, 1 - 1e-9)[1], stall_to_full=False)
     exact = 1e-6 / (1 - (1 - 1e-9) ** n)  # about 1 at the last member
     assert 0.0 < lower[n - 1] < exact
