@@ -135,7 +135,9 @@ class OwnershipResult:
 
         Defaults come from ``settings.MAX_PATHS`` and ``settings.MAX_PATH_NODES``. A longer path
         keeps its last ``max_path_nodes`` nodes: the end at the entity, where the owners that
-        decide the share are; its contribution is still that of the whole path.
+        decide the share are. Its contribution: for ``control`` the direct share as ever; for
+        ``look_through`` the share of its first node times the shares along it (the search is
+        cut there, so that it costs no more than the path it reports).
         """
         x = self._at(entity)
         paths = settings.MAX_PATHS if max_paths is None else max_paths
