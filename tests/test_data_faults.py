@@ -119,7 +119,8 @@ def test_review_mode_closed_cycle_members_are_wide_open(opa_server: LocalOpa):
             "faults"
         ]
         assert fault["kind"] == "closed_cycle"
-        assert fault["details"] == {"members": ["c1", "c2"]}
+        assert fault["details"] == {"size": 2, "members": ["c1", "c2"], "records": 2}
+        assert fault["records"] == ["ownership[5] (c1 -> c2)", "ownership[6] (c2 -> c1)"]
 
 
 def test_check_review_mode(opa_server: LocalOpa):

@@ -177,6 +177,41 @@ def test_look_through_equals_exact_linear_solve(
         assert close(result.look_through(x).max, upper[x])
 
 
+def naive_exclusive(reg: Register, result: OwnershipResult, upper: bool) -> dict[str, bool]:
+    """Which look-through bounds are exclusive: the least fixpoint of "a positive term (share
+    times owner value) has an exclusive share or an exclusive owner", sources never."""
+    value = {
+        x: result.look_through(x).max if upper else result.look_through(x).min for x in reg.ids
+    }
+    fixed = {x: s == R or (upper and s == U) for x, s in zip(reg.ids, reg.status, strict=True)}
+    flag = dict.fromkeys(reg.ids, False)
+    changed = True
+    while changed:
+        changed = False
+        for o, d, share in reg.edges:
+            bound, exclusive = (
+                (share.max, share.max_exclusive) if upper else (share.min, share.min_exclusive)
+            )
+            if fixed[d] or flag[d] or bound <= 0 or value[o] <= 0:
+                continue
+            if exclusive or flag[o]:
+                flag[d] = changed = True
+    return flag
+
+
+@CASES
+@given(registers(), thresholds, st.sampled_from([200, 0]))
+def test_look_through_exclusivity_equals_naive_fixpoint(
+    reg: Register, threshold: Threshold, limit: int
+) -> None:
+    with dense_limit(limit):
+        result = reg.compute(threshold)
+    lower, upper = naive_exclusive(reg, result, False), naive_exclusive(reg, result, True)
+    for x in reg.ids:
+        share = result.look_through(x)
+        assert (share.min_exclusive, share.max_exclusive) == (lower[x], upper[x]), x
+
+
 @CASES
 @given(registers(), thresholds)
 def test_control_equals_naive_fixpoint(reg: Register, threshold: Threshold) -> None:

@@ -204,14 +204,27 @@ class ParseError(InputError):
 class OwnershipCycleError(InputError):
     """Entities own each other wholly, with no outside owner: the shares cannot be solved."""
 
+    # Cycles, and members of each, that the message lists (it counts the rest: a cycle may hold
+    # millions of entities, and ``cycles`` keeps every one).
+    LISTED: ClassVar[int] = 10
+
     def __init__(self, cycles: Sequence[Sequence[str]], source: str | None = None) -> None:
         self.cycles = [list(c) for c in cycles]
-        shown = "; ".join(" -> ".join(c) for c in self.cycles)
+        shown = "; ".join(
+            f"{len(c):,} entities: {_first(c, self.LISTED)}" for c in self.cycles[: self.LISTED]
+        )
+        if len(self.cycles) > self.LISTED:
+            shown += f"; and {len(self.cycles) - self.LISTED:,} more cycles"
         prefix = f"{source}: " if source else ""
         super().__init__(
             f"{prefix}closed ownership cycle with no outside owner "
             f"(every member is wholly owned inside the cycle): {shown}"
         )
+
+
+def _first(items: Sequence[str], limit: int) -> str:
+    rest = len(items) - limit
+    return ", ".join(items[:limit]) + (f", and {rest:,} more" if rest > 0 else "")
 
 
 class DataFaultError(InputError):

@@ -24,7 +24,13 @@ from typing import Literal
 from stakegate import settings
 from stakegate.errors import OwnershipCycleError
 from stakegate.ownership._linear import solve_clamped
-from stakegate.ownership.evidence import PathEvidence, control_evidence, look_through_evidence
+from stakegate.ownership.evidence import (
+    MAX_EXCLUSIVE,
+    MIN_EXCLUSIVE,
+    PathEvidence,
+    control_evidence,
+    look_through_evidence,
+)
 from stakegate.ownership.graph import OwnershipGraph, Status
 from stakegate.ownership.interval import Interval, Threshold
 
@@ -33,8 +39,8 @@ __all__ = ["METHODS", "Method", "OwnershipResult", "closed_cycles", "compute_own
 Method = Literal["control", "look_through"]
 METHODS: tuple[Method, ...] = ("control", "look_through")
 
-_MIN_X = 1  # bit in a flags bytearray: the lower bound is exclusive
-_MAX_X = 2  # bit in a flags bytearray: the upper bound is exclusive
+_MIN_X = MIN_EXCLUSIVE  # bit in a flags bytearray: the lower bound is exclusive
+_MAX_X = MAX_EXCLUSIVE  # bit in a flags bytearray: the upper bound is exclusive
 _FULL = Interval(100.0, 100.0)
 
 
@@ -129,7 +135,9 @@ class OwnershipResult:
 
         Defaults come from ``settings.MAX_PATHS`` and ``settings.MAX_PATH_NODES``. A longer path
         keeps its last ``max_path_nodes`` nodes: the end at the entity, where the owners that
-        decide the share are; its contribution is still that of the whole path.
+        decide the share are. Its contribution: for ``control`` the direct share as ever; for
+        ``look_through`` the share of its first node times the shares along it (the search is
+        cut there, so that it costs no more than the path it reports).
         """
         x = self._at(entity)
         paths = settings.MAX_PATHS if max_paths is None else max_paths
@@ -142,7 +150,9 @@ class OwnershipResult:
                 self.graph, self.status, c.definite, c.possible, c.def_parent, c.pos_parent, x,
                 paths, nodes,
             )  # fmt: skip
-        return look_through_evidence(self.graph, self.status, self._lo, self._hi, x, paths, nodes)
+        return look_through_evidence(
+            self.graph, self.status, self._lo, self._hi, self._lt_flags, x, paths, nodes
+        )
 
 
 def _bounds(lo: float, hi: float, flags: int) -> tuple[float, float, bool, bool]:
@@ -422,18 +432,30 @@ def _solve_component(
         rows.append(row)
     for x, v in zip(free, solve_clamped(b, rows, stall_to_full=upper), strict=True):
         value[x] = v
-    # Exclusivity spreads along positive terms; inside a cycle that takes a small fixpoint.
-    changed = True
-    while changed:
-        changed = False
-        for x in free:
-            if flags[x] & bit or value[x] >= 100.0:
-                continue
+    # Exclusivity spreads along positive terms (a positive share times a positive owner value):
+    # seeded by exclusive shares and flagged owners, then carried forward along the cycle's
+    # edges, each member once (a pass over all of them per step took a big ring's square).
+    queue: list[int] = []
+    for x in free:
+        if value[x] >= 100.0:
+            continue
+        if not flags[x] & bit:
             for k in range(in_start[x], in_start[x + 1]):
                 o = in_src[k]
                 if shares[k] > 0.0 and value[o] > 0.0:
                     share = in_share[k]
                     if flags[o] & bit or (share.max_exclusive if upper else share.min_exclusive):
                         flags[x] |= bit
-                        changed = True
                         break
+        if flags[x] & bit:
+            queue.append(x)
+    out_start, out_dst, out_edge = graph.out_start, graph.out_dst, graph.out_edge
+    while queue:
+        o = queue.pop()
+        if value[o] <= 0.0:
+            continue
+        for j in range(out_start[o], out_start[o + 1]):
+            x = out_dst[j]
+            if x in pos and not flags[x] & bit and value[x] < 100.0 and shares[out_edge[j]] > 0.0:
+                flags[x] |= bit
+                queue.append(x)

@@ -11,11 +11,18 @@ Enumerating every path is exponential, so evidence is computed lazily per entity
 * ``look_through``: a best-first backward search from the entity over simple paths, ordered by an
   admissible bound (the path product so far times the node's own computed share), so the
   first completed paths are the largest. A path stops at a restricted source; at an unknown
-  one it is both reported (contributing ``[0, product]``) and continued.
+  one it is both reported (contributing ``[0, product]``) and continued. The search goes at
+  most ``max_path_nodes`` nodes deep: a path that would be longer is *cut* there, reported from
+  the node it reached, and contributes that node's own computed share times the product along
+  the path (what reaches the entity through those nodes). Searching on to the source would cost
+  the path's length for every entity: a 100k ring through one restricted member took the
+  square of the ring.
 
-Order: contribution max descending, then min descending, then path ids. A path longer than
-``max_path_nodes`` keeps its last nodes, the end at the entity; its contribution is that of the
-whole path. A restricted entity's own evidence is the one-node path ``[entity]`` at 100.
+Order: contribution max descending, then min descending, then fewer nodes, then path ids. A
+restricted entity's own evidence is the one-node path ``[entity]`` at 100. Shorter paths win
+ties because the search can then stop: every path round a ring of unknown members (a closed
+cycle screened in review) ties at ``[0, 100]``, and with ids alone deciding, the top few could
+only be known after walking the whole ring, for every member.
 """
 
 from __future__ import annotations
@@ -30,10 +37,12 @@ from stakegate.ownership.interval import Interval
 
 __all__ = ["PathEvidence", "control_evidence", "look_through_evidence"]
 
-# Search budget per entity: states pushed, and nodes on one path.
+# Search budget per entity: states pushed (paths are at most ``max_path_nodes`` deep).
 MAX_EXPANSIONS = 100_000
-MAX_SEARCH_DEPTH = 10_000
 _EPSILON = 1e-12
+# Bits of the look-through exclusivity flags (one byte per entity, from compute.py).
+MIN_EXCLUSIVE = 1
+MAX_EXCLUSIVE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +63,8 @@ class PathEvidence:
             },
         }
 
-    def sort_key(self) -> tuple[float, float, tuple[str, ...]]:
-        return (-self.contribution.max, -self.contribution.min, self.path)
+    def sort_key(self) -> tuple[float, float, int, tuple[str, ...]]:
+        return (-self.contribution.max, -self.contribution.min, len(self.path), self.path)
 
 
 def _share(graph: OwnershipGraph, owner: int, owned: int) -> Interval:
@@ -119,11 +128,13 @@ def look_through_evidence(
     status: Sequence[Status],
     lo: Sequence[float],
     hi: Sequence[float],
+    flags: Sequence[int],
     x: int,
     max_paths: int,
     max_path_nodes: int,
 ) -> list[PathEvidence]:
-    """The largest simple paths from restricted or unknown sources to ``x``."""
+    """The largest simple paths from restricted or unknown sources to ``x``, cut at
+    ``max_path_nodes`` nodes (``lo``, ``hi``, ``flags``: every entity's computed share)."""
     if status[x] == Status.RESTRICTED:
         return _own(graph, x)
     if hi[x] <= 0.0 or max_paths == 0:
@@ -132,42 +143,48 @@ def look_through_evidence(
     comps = graph.components()
     comp_of, cyclic = comps.comp_of, comps.cyclic
     # Search states: node, parent state, in-edge to the parent's node, path products, depth.
+    # Keys are (-max bound, -min bound, reported nodes): a completion's key is never better.
     node = [x]
     parent = [-1]
     edge = [-1]
     pmin = [1.0]
     pmax = [1.0]
     depth = [1]
-    heap: list[tuple[float, float, int]] = [(-hi[x], -lo[x], 0)]
+    heap: list[tuple[float, float, int, int]] = [(-hi[x], -lo[x], 1, 0)]
     found: list[PathEvidence] = []
-    keys: list[tuple[float, float]] = []  # sorted (-max, -min) of the paths found
-    bar: tuple[float, float] | None = None  # the max_paths-th best key, once there are enough
+    keys: list[_Key] = []  # sorted keys of the paths found
+    bar: _Key | None = None  # the max_paths-th best key, once there are enough
     while heap:
-        neg_max, neg_min, s = heapq.heappop(heap)
-        if bar is not None and _worse(neg_max, neg_min, bar):
+        neg_max, neg_min, nodes, s = heapq.heappop(heap)
+        if bar is not None and _worse(neg_max, neg_min, nodes, bar):
             break  # keys bound every completion, so nothing left can make the top
         v = node[s]
-        if s:
-            st = status[v]
-            if st == Status.RESTRICTED or st == Status.UNKNOWN:
-                source_min = 100.0 if st == Status.RESTRICTED else 0.0
-                path = _path(graph, s, node, parent, edge, pmin, pmax, source_min, max_path_nodes)
-                found.append(path)
-                bisect.insort(keys, (-path.contribution.max, -path.contribution.min))
-                if len(keys) >= max_paths:
-                    bar = keys[max_paths - 1]
-                if st == Status.RESTRICTED:
-                    continue
-        if depth[s] >= MAX_SEARCH_DEPTH:
+        st = status[v] if s else Status.CLEAR  # the entity's own status is not a source
+        last = depth[s] >= max_path_nodes
+        share: tuple[float, float, bool, bool] | None = None
+        if st == Status.RESTRICTED:
+            share = (100.0, 100.0, False, False)
+        elif st == Status.UNKNOWN:
+            share = (0.0, 100.0, False, False)  # possibly restricted
+        elif last:  # cut: what reaches v, as computed
+            f = flags[v]
+            share = (lo[v], hi[v], bool(f & MIN_EXCLUSIVE), bool(f & MAX_EXCLUSIVE))
+        if share is not None:
+            path = _path(graph, s, node, parent, edge, pmin, pmax, share)
+            found.append(path)
+            bisect.insort(keys, (-path.contribution.max, -path.contribution.min, nodes))
+            if len(keys) >= max_paths:
+                bar = keys[max_paths - 1]
+        if last or st == Status.RESTRICTED:
             continue
-        a0, b0, d1 = pmin[s] / 100.0, pmax[s] / 100.0, depth[s] + 1
+        a0, b0, n1 = pmin[s] / 100.0, pmax[s] / 100.0, depth[s] + 1
         for k in range(in_start[v], in_start[v + 1]):
             o = in_src[k]
             h = hi[o] * in_max[k] * b0
             if h <= 0.0:
                 continue
             a = in_min[k] * a0
-            if bar is not None and _worse(-h, -a * lo[o], bar):
+            if bar is not None and _worse(-h, -a * lo[o], n1, bar):
                 continue
             if cyclic[comp_of[o]] and _on_path(o, s, node, parent, comp_of):
                 continue
@@ -178,16 +195,26 @@ def look_through_evidence(
             edge.append(k)
             pmin.append(a)
             pmax.append(in_max[k] * b0)
-            depth.append(d1)
-            heapq.heappush(heap, (-h, -a * lo[o], len(node) - 1))
+            depth.append(n1)
+            heapq.heappush(heap, (-h, -a * lo[o], n1, len(node) - 1))
     return _top(found, max_paths)
 
 
-def _worse(neg_max: float, neg_min: float, bar: tuple[float, float]) -> bool:
-    """Whether a search key is below ``bar`` by more than rounding noise."""
-    return neg_max > bar[0] + _EPSILON or (
-        neg_max >= bar[0] - _EPSILON and neg_min > bar[1] + _EPSILON
-    )
+_Key = tuple[float, float, int]
+
+
+def _worse(neg_max: float, neg_min: float, nodes: int, bar: _Key) -> bool:
+    """Whether a search key ranks below ``bar``: by more than rounding noise on a bound, or on
+    equal bounds by more nodes (equal ones may still win on ids, so they are kept)."""
+    if neg_max > bar[0] + _EPSILON:
+        return True
+    if neg_max < bar[0] - _EPSILON:
+        return False
+    if neg_min > bar[1] + _EPSILON:
+        return True
+    if neg_min < bar[1] - _EPSILON:
+        return False
+    return nodes > bar[2]
 
 
 def _on_path(o: int, s: int, node: list[int], parent: list[int], comp_of: list[int]) -> bool:
@@ -212,25 +239,24 @@ def _path(
     edge: list[int],
     pmin: list[float],
     pmax: list[float],
-    source_min: float,
-    max_path_nodes: int,
+    share: tuple[float, float, bool, bool],
 ) -> PathEvidence:
-    """The evidence of search state ``s``, whose source holds ``[source_min, 100]``."""
+    """The evidence of search state ``s``, whose first node holds ``share`` (min, max and
+    their exclusivity)."""
     ids: list[str] = []
     edges: list[Interval] = []
     t = s
-    while t != -1:  # parents run from the source to the entity
+    while t != -1:  # parents run from the first node to the entity
         ids.append(graph.ids[node[t]])
         if edge[t] != -1:
             edges.append(graph.in_share[edge[t]])
         t = parent[t]
-    lo = pmin[s] * source_min
-    hi = pmax[s] * 100.0
+    lo = pmin[s] * share[0]
+    hi = pmax[s] * share[1]
     contribution = Interval(
         lo,
         hi,
-        lo > 0.0 and any(e.min_exclusive for e in edges),
-        hi > 0.0 and any(e.max_exclusive for e in edges),
+        lo > 0.0 and (share[2] or any(e.min_exclusive for e in edges)),
+        hi > 0.0 and (share[3] or any(e.max_exclusive for e in edges)),
     )
-    keep = edges[max(0, len(edges) - max_path_nodes + 1) :] if max_path_nodes > 1 else []
-    return PathEvidence(tuple(ids[-max_path_nodes:]), tuple(keep), contribution)
+    return PathEvidence(tuple(ids), tuple(edges), contribution)

@@ -33,6 +33,8 @@ __all__ = ["DATA_FAULT_MODES", "DataFaultMode", "RegistryFacts", "compute_facts"
 # restricted for everything they own.
 DataFaultMode = Literal["error", "review"]
 DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
+# Members and records a closed-cycle fault lists; the rest are counted (faults stay bounded).
+MAX_LISTED = 10
 
 
 class RegistryFacts:
@@ -176,25 +178,56 @@ def data_faults(
     """The registry's faults and one ``closed_cycle`` fault per member of every closed cycle.
 
     A closed cycle through a restricted entity is not a fault: look-through fixes that entity at
-    100 and the rest of the cycle solves.
+    100 and the rest of the cycle solves. Cycles can hold millions of entities, so their faults
+    stay bounded (ARCHITECTURE.md, "Data faults"): each names the cycle's size and its first
+    members, and lists the member's own records inside it; the one line that reports the cycle
+    in a list of faults lists its first records. One walk over the holdings finds them all.
     """
     found = list(registry.faults)
     cycles = closed_cycles(graph, tolerance, status)
     if not cycles:
         return found
-    for cycle in cycles:
-        members = set(cycle)
-        records = tuple(
-            f"ownership[{h.record}] ({h.owner} -> {h.owned})"
-            for h in registry.holdings
-            if h.owner in members and h.owned in members
-        )
+    cycle_of = {member: c for c, cycle in enumerate(cycles) for member in cycle}
+    first: list[list[str]] = [[] for _ in cycles]  # the first records of each cycle
+    total = [0] * len(cycles)
+    own: dict[str, list[str]] = {member: [] for member in cycle_of}  # each member's first records
+    own_total = dict.fromkeys(cycle_of, 0)
+    for h in registry.holdings:
+        c = cycle_of.get(h.owner)
+        if c is None or cycle_of.get(h.owned) != c:
+            continue
+        label = f"ownership[{h.record}] ({h.owner} -> {h.owned})"
+        total[c] += 1
+        if len(first[c]) < MAX_LISTED:
+            first[c].append(label)
+        for member in (h.owned, h.owner):
+            own_total[member] += 1
+            if len(own[member]) < MAX_LISTED:
+                own[member].append(label)
+    for c, cycle in enumerate(cycles):
+        shown = cycle[:MAX_LISTED]
         msg = (
-            "closed ownership cycle with no outside owner (every member is wholly owned inside "
-            f"the cycle): {' -> '.join(cycle)}"
+            f"closed ownership cycle of {_count(len(cycle), 'entity', 'entities')} with no "
+            "outside owner (every member is wholly owned inside the cycle): "
+            f"{_listed(shown, len(cycle))}"
         )
-        found += [DataFault("closed_cycle", m, records, msg, {"members": cycle}) for m in cycle]
+        summary = f"{_listed(first[c], total[c])}: {msg}"
+        for member in cycle:
+            details = {"size": len(cycle), "members": shown, "records": own_total[member]}
+            found.append(
+                DataFault("closed_cycle", member, tuple(own[member]), msg, details, summary)
+            )
     return found
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
+def _listed(shown: list[str], total: int) -> str:
+    """``shown`` (the first of ``total`` items) joined, with the rest counted."""
+    text = ", ".join(shown)
+    return f"{text}, and {total - len(shown):,} more" if total > len(shown) else text
 
 
 def compute_facts(

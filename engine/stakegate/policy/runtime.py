@@ -20,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
@@ -32,6 +33,7 @@ from stakegate.bundles.trust import Trust, verify_for_loading
 from stakegate.errors import InputError, OpaUnavailableError
 from stakegate.logs import get_logger
 from stakegate.opa_binary import find_opa_binary
+from stakegate.policy.lifeline import spawn_tied
 
 __all__ = ["LocalOpa", "free_port", "policy_revision"]
 
@@ -81,6 +83,7 @@ class LocalOpa:
     __slots__ = (
         "_bundle_dir",
         "_log_file",
+        "_untie",
         "bundle",
         "policy",
         "port",
@@ -107,6 +110,7 @@ class LocalOpa:
         self.policy = policy
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
+        self._untie: Callable[[], None] | None = None
         self._log_file: tempfile._TemporaryFileWrapper[bytes] | None = None
         self._bundle_dir: tempfile.TemporaryDirectory[str] | None = None
         # Verified before OPA ever starts: a tampered or unsigned bundle is never evaluated.
@@ -152,7 +156,8 @@ class LocalOpa:
             *self._policy_args(),
         ]
         log.debug("Starting OPA", cmd=cmd)
-        self.proc = subprocess.Popen(
+        # Tied to this process: a killed engine (SIGKILL runs no cleanup) leaves no OPA behind.
+        self.proc, self._untie = spawn_tied(
             cmd,
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,
@@ -212,6 +217,9 @@ class LocalOpa:
         )
 
     def stop(self) -> None:
+        if self._untie is not None:
+            self._untie()
+            self._untie = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:

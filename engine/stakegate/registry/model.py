@@ -103,13 +103,19 @@ class Holding:
 @dataclass(frozen=True, slots=True)
 class DataFault:
     """A fault in the data of ``entity``: ``kind`` is ``self_ownership``, ``duplicate_holding``,
-    ``oversubscribed`` or ``closed_cycle``; ``records`` name the registry records involved."""
+    ``oversubscribed`` or ``closed_cycle``; ``records`` name the registry records involved.
+
+    ``summary``, for a fault that spans several entities (a closed cycle gives each member its
+    own fault, with its own records), is the one line that reports the whole of it: a list of
+    the registry's faults shows it once, however many entities share it.
+    """
 
     kind: str
     entity: str
     records: tuple[str, ...]
     message: str
     details: dict[str, Any] = field(default_factory=dict, compare=False)
+    summary: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -122,6 +128,9 @@ class DataFault:
         return doc
 
     def describe(self) -> str:
+        """One line for a list of the registry's faults (the same for every entity it spans)."""
+        if self.summary is not None:
+            return self.summary
         return f"{', '.join(self.records)}: {self.message}"
 
 
