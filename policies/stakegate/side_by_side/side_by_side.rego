@@ -1,0 +1,323 @@
+# METADATA
+# title: Side-by-side decisions
+# description: |
+#   The entrypoint for decisions under several regimes at once (--regimes): for each entity, one
+#   full decision per regime asked (input.regimes, in order), and the most restrictive of them
+#   (deny > review > allow) as the entity's decision, with the reasons of the regimes that gave
+#   it. Each regime is decided on the facts the engine computed under it (facts.regimes[name]:
+#   its restricted share under each method, from its own restricted entities, threshold and
+#   aggregation; its data faults) and the entity's designations. Which regimes exist and what
+#   they are is params.regimes; see docs/regimes.md.
+# schemas:
+#   - input: schema["facts.schema"]
+package stakegate.side_by_side
+
+import data.stakegate.designations
+import data.stakegate.exceptions
+import data.stakegate.faults
+import data.stakegate.jurisdiction
+import data.stakegate.ownership
+import data.stakegate.params
+import data.stakegate.result
+import data.stakegate.validation
+
+# METADATA
+# title: Decisions under several regimes
+# description: |
+#   One decision per input.entities element, same order: the combined decision (`combined`)
+#   with every regime's own under "regimes". Undefined when the config is invalid, or
+#   input.regimes is not a non-empty list of distinct regime names: the engine reports that
+#   as an error, never an allow.
+# entrypoint: true
+decisions := screened if {
+	names := _requested
+	count(names) > 0
+	count({name | some name in names}) == count(names)
+	every name in names {
+		params.regime_policies[name]
+	}
+	contexts := {name: context(name, _as_of, params.regime_policies[name], _entities) | some name in names}
+	screened := [combined(facts, names, contexts) | some facts in _entities]
+	count(screened) == count(_entities)
+}
+
+# METADATA
+# title: Combined decision
+# description: |
+#   Every regime's decision of `facts` (contexts: {name: context}) under "regimes", and on top
+#   the most restrictive outcome, deny > review > allow. The top-level entity, ownership and
+#   policy are those of the first regime (in `names` order) that gave that outcome; its reasons
+#   are the reasons of every regime that gave it, each with its "regime".
+combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
+	per := {name: decision(facts, contexts[name]) | some name in names}
+	outcome := most_restrictive({d.decision | some d in per})
+	givers := [name | some name in names; per[name].decision == outcome]
+	first := givers[0]
+	reasons := [object.union(r, {"regime": name}) | some name in givers; some r in per[name].reasons]
+}
+
+# METADATA
+# title: Most restrictive outcome
+# description: deny over review over allow; anything else (or nothing) is review.
+most_restrictive(outcomes) := "deny" if {
+	"deny" in outcomes
+} else := "review" if {
+	"review" in outcomes
+} else := "allow" if {
+	outcomes == {"allow"}
+} else := "review"
+
+# METADATA
+# title: Regime context
+# description: |
+#   What one regime's decisions share, once per query: its name and policy
+#   (params.regime_policies[name]), as_of and whether it is a date, whether the regime is in
+#   force on it (and the reason when not), the exceptions by entity, the policy summary the
+#   decisions carry, and what the shortcut to the common allow compares against (see decision).
+context(name, as_of, policy, entities) := {
+	"name": name,
+	"as_of": as_of,
+	"policy": policy,
+	"is_dated": params.is_date(as_of),
+	"in_force": in_force(policy.regime.in_force, as_of),
+	"not_in_force": _not_in_force(policy, as_of),
+	"exceptions": exceptions.by_entity(as_of, policy.exceptions),
+	"summary": summary(policy),
+	"types": _types(as_of),
+	"jurisdictions": _clear_codes("jurisdiction", policy, entities),
+	"headquarters": _clear_codes("headquarters", policy, entities),
+	"quiet_below": policy.threshold.reaches,
+	"allow": result.allowed(null, null, summary(policy)),
+}
+
+# METADATA
+# title: Policy summary
+# description: The policy member of a regime decision, result.policy_summary with the regime name.
+summary(policy) := object.union(result.policy_summary(policy), {"regime": policy.regime.name})
+
+# METADATA
+# title: In force
+# description: |
+#   True when the regime has no windows, or `as_of` is in one of them (from <= as_of < until,
+#   until null: open), or `as_of` is not a date (the decision is then invalid_facts anyway).
+default in_force(_, _) := false
+
+in_force([], _)
+
+in_force(windows, as_of) if {
+	params.is_date(as_of)
+	some w in windows
+	w.from <= as_of
+	_before_until(as_of, w.until)
+}
+
+in_force(_, as_of) if not params.is_date(as_of)
+
+_before_until(_, null)
+
+_before_until(as_of, until) if as_of < until
+
+# METADATA
+# title: Regime not in force
+# description: |
+#   The regime is not in force on as_of: it restricts nothing that day. Details: the regime,
+#   as_of and its windows with their sources.
+# custom:
+#   code: regime_not_in_force
+#   severity: info
+regime_not_in_force(policy, as_of) := result.reason(rego.metadata.rule(), {
+	"regime": policy.regime.name,
+	"as_of": as_of,
+	"in_force": policy.regime.in_force,
+}) if {
+	not in_force(policy.regime.in_force, as_of)
+}
+
+_not_in_force(policy, as_of) := regime_not_in_force(policy, as_of)
+
+default _not_in_force(_, _) := null
+
+# METADATA
+# title: Decision under one regime
+# description: |
+#   The decision of one entity's facts under the regime of `ctx` (context). A regime not in force
+#   allows with regime_not_in_force. Otherwise most entities take a shortcut to the allow the
+#   full check gives them: clear (well-formed, no designations, known codes in none of the
+#   regime's regions when it has regions, no faults, no exception entry) with both shares of the
+#   regime's facts below threshold - tolerance, which neither comparison crosses. Everything
+#   else takes the full check (`full`). side_by_side_test proves the shortcut equal to it.
+decision(facts, ctx) := object.union(ctx.allow, {
+	"entity": facts.id,
+	"ownership": ownership.summary(_regime_facts(facts, ctx.name), ctx.policy),
+	"reasons": [ctx.not_in_force],
+}) if {
+	ctx.not_in_force != null
+} else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
+	"control": {"min": control_min, "max": control_max},
+	"look_through": {"min": look_through_min, "max": look_through_max},
+}}) if {
+	_is_clear(facts, ctx)
+	{"ownership": {
+		"control": {
+			"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
+			"max_exclusive": control_max_exclusive, "paths": [], "evidence": [],
+		},
+		"look_through": {
+			"min": look_through_min, "max": look_through_max,
+			"min_exclusive": look_through_min_exclusive,
+			"max_exclusive": look_through_max_exclusive, "paths": [], "evidence": [],
+		},
+	}} := facts.regimes[ctx.name]
+
+	# number <= x <= y < number also proves x and y numbers (OPA orders values by type).
+	range_min := ctx.policy.percent_range.min
+	range_min <= control_min
+	control_min <= control_max
+	control_max < ctx.quiet_below
+	is_boolean(control_min_exclusive)
+	is_boolean(control_max_exclusive)
+	range_min <= look_through_min
+	look_through_min <= look_through_max
+	look_through_max < ctx.quiet_below
+	is_boolean(look_through_min_exclusive)
+	is_boolean(look_through_max_exclusive)
+} else := full(facts, ctx)
+
+# Clear for the shortcut: a non-blank id, a known type, a string name, no designations, codes
+# that are clear under the regime (any string or none without regions), no exception entry.
+# ctx.types is empty unless as_of is a date.
+_is_clear(facts, ctx) if {
+	is_string(facts.id)
+	trim_space(facts.id) != ""
+	ctx.types[facts.type]
+	is_string(object.get(facts, "name", ""))
+	object.get(facts, "designations", []) == []
+	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
+	not ctx.exceptions[facts.id]
+}
+
+_types(as_of) := validation.entity_types if {
+	params.is_date(as_of)
+} else := set()
+
+# {code: true} for the codes of `field` in the batch that give no location reason under the
+# regime: without regions every string (and "" for no headquarters: without regions a missing
+# jurisdiction is no reason either, but the full check's well-formed test still wants strings);
+# with regions those jurisdiction.clear_jurisdictions / clear_headquarters accept.
+_clear_codes(field, policy, entities) := {code: true |
+	some code in ({""} | {c | some facts in entities; c := object.get(facts, field, "")})
+	is_string(code)
+} if {
+	count(policy.regions) == 0
+} else := jurisdiction.clear_jurisdictions({code | some facts in entities; code := facts.jurisdiction}, policy) if {
+	field == "jurisdiction"
+} else := jurisdiction.clear_headquarters({""} | {code | some facts in entities; code := facts.headquarters}, policy)
+
+# METADATA
+# title: Full check
+# description: |
+#   The decision from every reason of the regime: the facts under it (_regime_facts) must be
+#   well-formed (else invalid_facts, review), then designated, location (only when the regime has
+#   regions), data_fault, ownership (moot for an entity restricted by designation or location),
+#   and exceptions, in that order.
+full(facts, ctx) := _decision(facts.id, found, applied != [], rfacts, ctx) if {
+	ctx.is_dated == true
+	rfacts := _regime_facts(facts, ctx.name)
+	validation.is_well_formed(rfacts, ctx.policy)
+	designations.is_well_formed(facts)
+	[found, applied] := reasons(facts, rfacts, ctx)
+} else := _decision(_entity_id(facts), [invalid_facts(fields)], false, rfacts, ctx) if {
+	rfacts := _regime_facts(facts, ctx.name)
+	fields := validation.problems(rfacts, ctx.as_of, ctx.policy) | _designation_problems(facts)
+	fields != set()
+} else := _decision(facts.id, found, applied != [], rfacts, ctx) if {
+	rfacts := _regime_facts(facts, ctx.name)
+	[found, applied] := reasons(facts, rfacts, ctx)
+}
+
+# METADATA
+# title: Reasons under a regime
+# description: |
+#   [reasons, applied]: the reasons of `facts` (rfacts: its facts under the regime) in the order
+#   of `full`, with the exception reasons last, and the exceptions applied among them.
+reasons(facts, rfacts, ctx) := [found, applied] if {
+	policy := ctx.policy
+	designated := designations.reasons(facts, policy.regime.designation_lists, ctx.as_of)
+	rule_reasons := [r |
+		some part in [
+			designated,
+			_location_reasons(rfacts, policy),
+			faults.reasons(rfacts),
+			_ownership_reasons(rfacts, policy, designated),
+		]
+		some r in part
+	]
+	entries := object.get(ctx.exceptions, facts.id, _no_exceptions)
+	applied := [r |
+		entries.applied != []
+		not result.is_clear(rule_reasons)
+		some r in entries.applied
+	]
+	found := [r | some part in [rule_reasons, applied, entries.expired]; some r in part]
+}
+
+_no_exceptions := {"applied": [], "expired": []}
+
+_location_reasons(rfacts, policy) := [] if {
+	count(policy.regions) == 0
+} else := jurisdiction.reasons(rfacts, policy)
+
+# Ownership is moot for an entity restricted by a designation or its location.
+_ownership_reasons(rfacts, policy, designated) := [] if {
+	designated != []
+} else := [] if {
+	jurisdiction.is_restricted(rfacts, policy.regions)
+} else := ownership.reasons(rfacts, policy)
+
+# METADATA
+# title: Invalid facts
+# description: |
+#   The entity's facts under the regime (or its designations, or the input's as_of) are missing
+#   or malformed: the named fields. The same reason as validation.invalid_facts, with the
+#   designations checked too.
+# custom:
+#   code: invalid_facts
+#   severity: review
+invalid_facts(fields) := result.reason(rego.metadata.rule(), {"fields": sort(fields)})
+
+_designation_problems(facts) := {"designations"} if {
+	is_object(facts)
+	not designations.is_well_formed(facts)
+} else := set()
+
+# The facts of one entity under a regime: its own fields, with the ownership and faults of
+# facts.regimes[name] in place of the default regime's (none when that is missing: invalid).
+_regime_facts(facts, name) := object.union(_base(facts), facts.regimes[name]) if {
+	is_object(facts.regimes[name])
+} else := _base(facts) if {
+	is_object(facts)
+} else := facts
+
+_base(facts) := object.remove(facts, ["regimes", "designations", "faults", "ownership"])
+
+_decision(entity_id, found, is_excepted, rfacts, ctx) := object.union(
+	result.allowed(entity_id, ownership.summary(rfacts, ctx.policy), ctx.summary),
+	{"decision": result.outcome(found, is_excepted), "reasons": found},
+)
+
+_entity_id(facts) := facts.id if {
+	is_string(facts.id)
+} else := null
+
+_requested := input.regimes if {
+	is_array(input.regimes)
+} else := []
+
+_entities := input.entities if {
+	is_array(input.entities)
+} else := []
+
+_as_of := input.as_of
+
+default _as_of := null
