@@ -1,0 +1,133 @@
+"""Facts of one registry under several regimes at once (``--regimes``), for side-by-side decisions.
+
+Each regime restricts its own entities: those its regions restrict (by jurisdiction or
+headquarters) and those designated, on the day decided for, on one of its lists. So each regime
+gets its own ownership computation on the one graph of the registry: statuses from the regime
+(``regimes.regime_status``), its threshold, and its aggregation (``combined``: the usual
+fixpoint; ``per_owner``: each restricted owner alone, ``ownership/per_owner.py``). The default
+regime (the top-level parameters, the view's first) is the registry's ordinary facts, computed
+once. An entity's facts document then carries, besides the ordinary fields, its designations and
+``regimes: {name: {"ownership": ..., "faults"?: ...}}``; Rego decides (stakegate.side_by_side).
+
+Data faults: the registry's own (self-ownership, duplicates, owners over 100%) are the same under
+every regime; a closed cycle depends on the statuses (a cycle through a restricted entity is not
+a fault), so each regime finds its own, and they stop the run (``error``) or go into that
+regime's facts (``review``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from stakegate.errors import DataFaultError
+from stakegate.ownership.compute import compute_ownership
+from stakegate.ownership.graph import Status
+from stakegate.ownership.per_owner import PerOwnerResult
+from stakegate.policy.facts import DataFaultMode, RegistryFacts, data_faults
+from stakegate.policy.regimes import RegimeParams, regime_status
+from stakegate.policy.view import PolicyView
+from stakegate.registry.model import Designation
+
+__all__ = ["RegimeFacts", "designation_json"]
+
+
+def designation_json(d: Designation) -> dict[str, str]:
+    """A designation as facts (and the registry) write it: absent fields left out."""
+    doc = {"list": d.list}
+    if d.program is not None:
+        doc["program"] = d.program
+    if d.since is not None:
+        doc["since"] = d.since.isoformat()
+    if d.until is not None:
+        doc["until"] = d.until.isoformat()
+    return doc
+
+
+class RegimeFacts:
+    """The facts of every requested regime, by name, in the order asked."""
+
+    __slots__ = ("by_name", "default", "names")
+
+    def __init__(self, default: RegistryFacts, by_name: dict[str, RegistryFacts]) -> None:
+        self.default = default
+        self.by_name = by_name
+        self.names = list(by_name)
+
+    def __repr__(self) -> str:
+        return f"<RegimeFacts regimes={self.names}>"
+
+    @classmethod
+    def compute(
+        cls,
+        default: RegistryFacts,
+        view: PolicyView,
+        regimes: Sequence[RegimeParams],
+        as_of: date,
+        mode: DataFaultMode = "error",
+    ) -> RegimeFacts:
+        """Ownership under each of ``regimes`` (the view's first is ``default`` itself)."""
+        by_name: dict[str, RegistryFacts] = {}
+        first = view.regimes[0] if view.regimes else None
+        for regime in regimes:
+            if regime == first:
+                by_name[regime.name] = default
+            else:
+                by_name[regime.name] = _regime_facts(default, view, regime, as_of, mode)
+        return cls(default, by_name)
+
+    def extend(self, doc: dict[str, Any], entity_id: str) -> None:
+        """Add the entity's designations and its facts under each regime to its facts ``doc``
+        (the default facts of ``RegistryFacts.entity_facts``)."""
+        entity = self.default.registry.entities[entity_id]
+        if entity.designations:
+            doc["designations"] = [designation_json(d) for d in entity.designations]
+        regimes: dict[str, Any] = {}
+        for name, facts in self.by_name.items():
+            if facts is self.default:
+                entry: dict[str, Any] = {"ownership": doc["ownership"]}
+                if "faults" in doc:
+                    entry["faults"] = doc["faults"]
+            else:
+                entry = {"ownership": facts.ownership_facts(entity_id)}
+                faults = facts.faults.get(entity_id)
+                if faults:
+                    entry["faults"] = [fault.to_json() for fault in faults]
+            regimes[name] = entry
+        doc["regimes"] = regimes
+
+    def fault_lines(self) -> list[str]:
+        """Every data fault of every regime, once (``--data-faults review`` summaries)."""
+        lines: dict[str, None] = {}
+        for facts in self.by_name.values():
+            for faults in facts.faults.values():
+                for fault in faults:
+                    lines.setdefault(fault.describe())
+        return list(lines)
+
+
+def _regime_facts(
+    default: RegistryFacts,
+    view: PolicyView,
+    regime: RegimeParams,
+    as_of: date,
+    mode: DataFaultMode,
+) -> RegistryFacts:
+    registry = default.registry
+    graph = default.result.graph
+    status = regime_status(regime, list(registry.entities.values()), view.classification, as_of)
+    threshold = regime.threshold
+    faults = data_faults(registry, graph, status, threshold.tolerance)
+    if faults and mode == "error":
+        lines = list(dict.fromkeys(f"under regime {regime.name}: {f.describe()}" for f in faults))
+        raise DataFaultError(lines, source=registry.source)
+    for fault in faults:
+        x = graph.index(fault.entity)
+        if status[x] == Status.CLEAR:
+            status[x] = Status.UNKNOWN
+    combined = compute_ownership(graph, status, threshold, allow_closed_cycles=bool(faults))
+    result: Any = combined
+    if regime.aggregation == "per_owner":
+        result = PerOwnerResult(graph, status, threshold, combined)
+    return RegistryFacts(registry, result, threshold, faults, default.index)

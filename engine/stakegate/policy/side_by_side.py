@@ -1,0 +1,110 @@
+"""Decisions under several regimes at once (``--regimes``): the query and the checks of its answer.
+
+OPA's ``data.stakegate.side_by_side.decisions`` answers, per entity, the combined decision with
+each regime's own under ``regimes``. The answer is accepted only as one decision per entity, in
+order, each with exactly the regimes asked, every one of them (and the combined one) valid
+against ``schemas/decision.schema.json``; the engine adds the policy revision, the date and the
+entity's name to each, so that every regime's decision is a full decision object on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import orjson
+
+from stakegate.errors import FactsValidationError, PolicyEvaluationError
+from stakegate.policy.decision import Decision, _plain_decision
+from stakegate.policy.schemas import validate
+
+__all__ = ["SIDE_BY_SIDE", "side_by_side_body", "verify_side_by_side"]
+
+# The entrypoint that decides a batch under several regimes.
+SIDE_BY_SIDE = "stakegate.side_by_side.decisions"
+
+
+def side_by_side_body(as_of: date, regimes: Sequence[str], entities: Iterable[bytes]) -> bytes:
+    """The side-by-side query's body for entities already encoded as JSON."""
+    return b"".join(
+        (
+            b'{"input":{"as_of":"',
+            as_of.isoformat().encode(),
+            b'","regimes":',
+            orjson.dumps(list(regimes)),
+            b',"entities":[',
+            b",".join(entities),
+            b"]}}",
+        )
+    )
+
+
+def _engine_fields(doc: dict[str, Any], revision: str, as_of: str, name: str | None) -> None:
+    if "as_of" in doc or "name" in doc:
+        raise PolicyEvaluationError(f"decision for {doc.get('entity')!r} has engine-only fields")
+    policy = doc.get("policy")
+    if isinstance(policy, dict):
+        policy["revision"] = revision
+    doc["as_of"] = as_of
+    if name is not None:
+        doc["name"] = name
+
+
+def _check(doc: dict[str, Any], what: str) -> None:
+    try:
+        validate("decision", doc, what)
+    except FactsValidationError as err:
+        raise PolicyEvaluationError(str(err)) from err
+
+
+def verify_side_by_side(
+    raw: Sequence[Any],
+    entity_ids: Sequence[str],
+    regimes: Sequence[str],
+    revision: str,
+    as_of: str,
+    names: Mapping[str, str] | None = None,
+) -> list[Decision]:
+    """Check OPA's side-by-side answer against the request and the schema, and complete it."""
+    if len(raw) != len(entity_ids):
+        raise PolicyEvaluationError(
+            f"policy returned {len(raw)} decisions for {len(entity_ids)} entities"
+        )
+    asked = list(regimes)
+    named = names or {}
+    verified: list[Decision] = []
+    for index, (doc, entity_id) in enumerate(zip(raw, entity_ids, strict=True)):
+        if not isinstance(doc, dict) or doc.get("entity") != entity_id:
+            got = doc.get("entity") if isinstance(doc, dict) else doc
+            raise PolicyEvaluationError(
+                f"decision {index} is for {got!r}, expected entity {entity_id!r}"
+            )
+        per = doc.get("regimes")
+        if not isinstance(per, dict) or set(per) != set(asked):
+            raise PolicyEvaluationError(
+                f"decision for {entity_id!r} does not have the regimes asked ({asked})"
+            )
+        name = named.get(entity_id)
+        for regime in asked:
+            nested = per[regime]
+            if not isinstance(nested, dict) or nested.get("entity") != entity_id:
+                raise PolicyEvaluationError(
+                    f"regime {regime!r} decision for {entity_id!r} is for another entity"
+                )
+            _engine_fields(nested, revision, as_of, name)
+            policy = nested.get("policy")
+            if not isinstance(policy, dict) or policy.get("regime") != regime:
+                raise PolicyEvaluationError(
+                    f"regime {regime!r} decision for {entity_id!r} names another regime"
+                )
+            if not _plain_decision(nested, regime=True):
+                _check(nested, f"regime {regime!r} decision for entity {entity_id!r}")
+        # Reorder the regimes as asked (OPA answers an object; JSON objects are unordered).
+        doc["regimes"] = {regime: per[regime] for regime in asked}
+        _engine_fields(doc, revision, as_of, name)
+        top = {key: value for key, value in doc.items() if key != "regimes"}
+        if not _plain_decision(top, regime=True):
+            _check(top, f"decision for entity {entity_id!r}")
+        verified.append(doc)  # type: ignore[arg-type]  # validated against the schema above
+    return verified
