@@ -20,7 +20,7 @@ import click
 from stakegate import settings
 from stakegate.bundles.trust import Trust
 from stakegate.cli.audit import audit
-from stakegate.cli.common import fail_at_edge, parse_date, trust_options
+from stakegate.cli.common import fail_at_edge, parse_date, regimes_option, trust_options
 from stakegate.errors import InputError
 
 if TYPE_CHECKING:
@@ -98,6 +98,10 @@ R = TypeVar("R")
     default=None,
     help="Fixed decision date, YYYY-MM-DD (default: today, UTC, at each request).",
 )
+@regimes_option(
+    "Decide every request under these regimes side by side (e.g. us-ofac-50,uk-ownership, or "
+    "all): each decision carries every regime's own under 'regimes' (docs/regimes.md)."
+)
 @trust_options
 @fail_at_edge
 def serve(
@@ -114,6 +118,7 @@ def serve(
     allow_anonymous: bool,
     as_of: date | None,
     trust: Trust,
+    regimes: tuple[str, ...] | None = None,
 ) -> None:
     import uvicorn
     import uvloop
@@ -147,6 +152,7 @@ def serve(
         audit_rotate_bytes=audit_rotate_bytes,
         audit_rotate_daily=audit_rotate_daily,
         audit_input=audit_input,
+        regimes=regimes,
     )
     ensure_descriptors(config.max_connections)
     limits = ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)

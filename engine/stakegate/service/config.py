@@ -79,6 +79,8 @@ class ServiceConfig:
     header_timeout: float = field(default_factory=lambda: settings.SERVICE_HEADER_TIMEOUT)
     body_timeout: float = field(default_factory=lambda: settings.SERVICE_BODY_TIMEOUT)
     max_connections: int = field(default_factory=lambda: settings.SERVICE_MAX_CONNECTIONS)
+    # Regimes every decision is made under side by side (docs/regimes.md); None: the default.
+    regimes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_sources(self.policy, self.opa_url, self.trust)
