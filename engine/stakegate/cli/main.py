@@ -73,7 +73,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice([NATIVE, *sorted(FORMATS)]),
             default=NATIVE,
             show_default=True,
-            help="Read the registry files directly as BODS, GLEIF or UK PSC data.",
+            help="Read the registry files directly as BODS, FollowTheMoney, GLEIF or UK PSC data.",
         ),
         click.option(
             "--policy",

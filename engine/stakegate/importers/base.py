@@ -168,6 +168,10 @@ class RegistryBuilder:
                 record[key] = value
         self._entities[entity_id] = record
 
+    def designate(self, entity_id: str, designations: list[dict[str, Any]]) -> None:
+        """Record an entity's sanctions designations ({list, program?, since?, until?})."""
+        self._entities[entity_id]["designations"] = designations
+
     def remove_entity(self, entity_id: str) -> None:
         """Drop an entity and every holding that names it (a closed or replaced statement)."""
         self._entities.pop(entity_id, None)
@@ -183,8 +187,11 @@ class RegistryBuilder:
         interest: str = "shares",
         interest_id: str | None = None,
         notes: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
     ) -> None:
-        """Add or replace an ownership record; ``percent=None`` means the share is unknown."""
+        """Add or replace an ownership record; ``percent=None`` means the share is unknown;
+        ``start``/``end`` (YYYY-MM-DD) date it."""
         record: dict[str, Any] = {"owner": owner, "owned": owned}
         if percent is None:
             if interest != "consolidation":
@@ -198,6 +205,10 @@ class RegistryBuilder:
             record["interest_id"] = interest_id
         if notes is not None:
             record["notes"] = notes
+        if start is not None:
+            record["start"] = start
+        if end is not None:
+            record["end"] = end
         self._holdings[(owner, owned, interest, interest_id or "")] = record
 
     def remove_holding(
