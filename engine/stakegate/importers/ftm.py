@@ -114,7 +114,8 @@ class _FtmImporter:
         try:
             handle = path.open("rb")
         except OSError as e:
-            raise RegistryError(f"cannot read the file: {e.strerror or e}", source=self.source)
+            message = f"cannot read the file: {e.strerror or e}"
+            raise RegistryError(message, source=self.source) from e
         with handle:
             for number, raw in enumerate(bounded_lines(handle, self.source), start=1):
                 if raw.strip():
