@@ -8,6 +8,9 @@ fixpoint; ``per_owner``: each restricted owner alone, ``ownership/per_owner.py``
 regime (the top-level parameters, the view's first) is the registry's ordinary facts, computed
 once. An entity's facts document then carries, besides the ordinary fields, its designations and
 ``regimes: {name: {"ownership": ..., "faults"?: ...}}``; Rego decides (stakegate.side_by_side).
+Most entities have no restricted owner under a list regime: their ``ownership`` is ``"none"``,
+which says exactly "both shares 0, no paths" in a few bytes (a regime's facts are most of what
+OPA reads).
 
 Data faults: the registry's own (self-ownership, duplicates, owners over 100%) are the same under
 every regime; a closed cycle depends on the statuses (a cycle through a restricted entity is not
@@ -30,7 +33,12 @@ from stakegate.policy.regimes import RegimeParams, regime_status
 from stakegate.policy.view import PolicyView
 from stakegate.registry.model import Designation
 
-__all__ = ["RegimeFacts", "designation_json"]
+__all__ = ["NONE", "RegimeFacts", "designation_json"]
+
+# A regime's ownership when no restricted owner reaches the entity: both shares exactly 0.0,
+# without paths (what the full form would say; see _ownership).
+NONE = "none"
+_ZERO = (0.0, 0.0, False, False)
 
 
 def designation_json(d: Designation) -> dict[str, str]:
@@ -86,11 +94,11 @@ class RegimeFacts:
         regimes: dict[str, Any] = {}
         for name, facts in self.by_name.items():
             if facts is self.default:
-                entry: dict[str, Any] = {"ownership": doc["ownership"]}
+                entry: dict[str, Any] = {"ownership": _compact(doc["ownership"])}
                 if "faults" in doc:
                     entry["faults"] = doc["faults"]
             else:
-                entry = {"ownership": facts.ownership_facts(entity_id)}
+                entry = {"ownership": _ownership(facts, entity_id)}
                 faults = facts.faults.get(entity_id)
                 if faults:
                     entry["faults"] = [fault.to_json() for fault in faults]
@@ -105,6 +113,30 @@ class RegimeFacts:
                 for fault in faults:
                     lines.setdefault(fault.describe())
         return list(lines)
+
+
+def _ownership(facts: RegistryFacts, entity_id: str) -> Any:
+    """The entity's ownership facts under a regime, ``"none"`` when both shares are exactly 0
+    and the threshold does not ask for paths at 0 (then the full form has none either)."""
+    index = facts.index[entity_id]
+    bounds = facts.result.bounds
+    if (
+        bounds(index, "control") == _ZERO
+        and bounds(index, "look_through") == _ZERO
+        and not facts.threshold.upper_crosses(0.0, False)
+    ):
+        return NONE
+    return facts.ownership_facts(entity_id)
+
+
+def _compact(ownership: dict[str, Any]) -> Any:
+    """The default facts' ownership, ``"none"`` when it is exactly that."""
+    for share in ownership.values():
+        if share["max"] != 0.0 or share["min"] != 0.0 or share["paths"] or share["evidence"]:
+            return ownership
+        if share["min_exclusive"] or share["max_exclusive"]:
+            return ownership
+    return NONE
 
 
 def _regime_facts(

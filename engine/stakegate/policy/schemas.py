@@ -82,6 +82,8 @@ _ENTITY_KEYS = frozenset({"id", "name", "type", "jurisdiction", "headquarters", 
 _ENTITY_TYPES = frozenset({"company", "person", "state", "other"})
 _METHOD_KEYS = frozenset({"control", "look_through"})
 _SHARE_KEYS = frozenset({"min", "max", "min_exclusive", "max_exclusive", "paths", "evidence"})
+_SIDE_BY_SIDE_KEYS = _ENTITY_KEYS | {"regimes"}
+_REGIME_KEYS = frozenset({"ownership"})
 
 
 def _plain_share(share: Any) -> bool:
@@ -102,10 +104,34 @@ def _plain_share(share: Any) -> bool:
     )
 
 
-def _plain_entity(entity: Any) -> bool:
-    """True only for an entity without faults or evidence that ``$defs/entity`` accepts."""
-    if type(entity) is not dict or not entity.keys() <= _ENTITY_KEYS:
+def _plain_regimes(regimes: Any) -> bool:
+    """Side-by-side facts (``$defs/regime_facts`` per regime) without faults or evidence."""
+    if type(regimes) is not dict:
         return False
+    for entry in regimes.values():
+        if type(entry) is not dict or entry.keys() != _REGIME_KEYS:
+            return False
+        ownership = entry["ownership"]
+        if ownership == "none":
+            continue
+        if not (
+            type(ownership) is dict
+            and ownership.keys() == _METHOD_KEYS
+            and _plain_share(ownership["control"])
+            and _plain_share(ownership["look_through"])
+        ):
+            return False
+    return True
+
+
+def _plain_entity(entity: Any) -> bool:
+    """True only for an entity without faults, designations or evidence that ``$defs/entity``
+    accepts (with or without side-by-side facts)."""
+    if type(entity) is not dict:
+        return False
+    if not entity.keys() <= _ENTITY_KEYS:
+        if not (entity.keys() <= _SIDE_BY_SIDE_KEYS and _plain_regimes(entity.get("regimes"))):
+            return False
     entity_id, kind, ownership = entity.get("id"), entity.get("type"), entity.get("ownership")
     name, jurisdiction, hq = (
         entity.get("name"),

@@ -49,7 +49,8 @@ decisions := screened if {
 #   policy are those of the first regime (in `names` order) that gave that outcome; its reasons
 #   are the reasons of every regime that gave it, each with its "regime".
 combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
-	per := {name: decision(facts, contexts[name]) | some name in names}
+	plain := is_plain(facts, contexts[names[0]])
+	per := {name: decision(facts, contexts[name], plain) | some name in names}
 	outcome := most_restrictive({d.decision | some d in per})
 	givers := [name | some name in names; per[name].decision == outcome]
 	first := givers[0]
@@ -88,7 +89,25 @@ context(name, as_of, policy, entities) := {
 	"headquarters": _clear_codes("headquarters", policy, entities),
 	"quiet_below": policy.threshold.reaches,
 	"allow": result.allowed(null, null, summary(policy)),
+	"zero": _zero(policy),
 }
+
+# The facts of an entity without restricted owners under the regime ({"ownership": "none"}: both
+# shares exactly 0.0, without paths) and their decision less the entity, when such facts cannot
+# cross the threshold (0 < threshold - tolerance); else null, which no facts equal (they then take
+# the full check, which reads "none" as the two zero shares).
+_zero(policy) := {"entry": _none, "decision": decision} if {
+	policy.threshold.reaches > 0
+	decision := result.allowed(null, {"control": _zero_bounds, "look_through": _zero_bounds}, summary(policy))
+} else := {"entry": null, "decision": null}
+
+_zero_interval := {"min": 0.0, "max": 0.0, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []}
+
+_zero_bounds := {"min": 0.0, "max": 0.0}
+
+_none := {"ownership": "none"}
+
+_zero_ownership := {"ownership": {"control": _zero_interval, "look_through": _zero_interval}}
 
 # METADATA
 # title: Policy summary
@@ -140,23 +159,32 @@ default _not_in_force(_, _) := null
 # METADATA
 # title: Decision under one regime
 # description: |
-#   The decision of one entity's facts under the regime of `ctx` (context). A regime not in force
-#   allows with regime_not_in_force. Otherwise most entities take a shortcut to the allow the
-#   full check gives them: clear (well-formed, no designations, known codes in none of the
-#   regime's regions when it has regions, no faults, no exception entry) with both shares of the
-#   regime's facts below threshold - tolerance, which neither comparison crosses. Everything
-#   else takes the full check (`full`). side_by_side_test proves the shortcut equal to it.
-decision(facts, ctx) := object.union(ctx.allow, {
+#   The decision of one entity's facts under the regime of `ctx` (context); `plain` is
+#   is_plain(facts, ctx), the same under every regime, so computed once per entity. A regime not
+#   in force allows with regime_not_in_force. Otherwise most entities take a shortcut to the
+#   allow the full check gives them: plain, with codes in none of the regime's regions (known
+#   codes, when it has regions), and both shares of the regime's facts exactly zero or below
+#   threshold - tolerance, which neither comparison crosses. Everything else takes the full
+#   check (`full`). side_by_side_test proves the shortcut equal to it.
+decision(facts, ctx, plain) := object.union(ctx.allow, {
 	"entity": facts.id,
 	"ownership": ownership.summary(_regime_facts(facts, ctx.name), ctx.policy),
 	"reasons": [ctx.not_in_force],
 }) if {
 	ctx.not_in_force != null
+} else := object.union(ctx.zero.decision, {"entity": facts.id}) if {
+	# No restricted owner: tested first, as the most selective and cheapest (one comparison).
+	facts.regimes[ctx.name] == ctx.zero.entry
+	plain == true
+	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
 } else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
 	"control": {"min": control_min, "max": control_max},
 	"look_through": {"min": look_through_min, "max": look_through_max},
 }}) if {
-	_is_clear(facts, ctx)
+	plain == true
+	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
 	{"ownership": {
 		"control": {
 			"min": control_min, "max": control_max, "min_exclusive": control_min_exclusive,
@@ -183,17 +211,20 @@ decision(facts, ctx) := object.union(ctx.allow, {
 	is_boolean(look_through_max_exclusive)
 } else := full(facts, ctx)
 
-# Clear for the shortcut: a non-blank id, a known type, a string name, no designations, codes
-# that are clear under the regime (any string or none without regions), no exception entry.
-# ctx.types is empty unless as_of is a date.
-_is_clear(facts, ctx) if {
+# METADATA
+# title: Plain
+# description: |
+#   What the shortcut asks of an entity under every regime (ctx: any regime's context): a
+#   non-blank id, a known type, a string name, no designations, no exception entry, and a valid
+#   as_of (ctx.types is empty otherwise). The regime's codes and shares are checked per regime.
+default is_plain(_, _) := false
+
+is_plain(facts, ctx) if {
 	is_string(facts.id)
 	trim_space(facts.id) != ""
 	ctx.types[facts.type]
 	is_string(object.get(facts, "name", ""))
 	object.get(facts, "designations", []) == []
-	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
-	ctx.headquarters[object.get(facts, "headquarters", "")]
 	not ctx.exceptions[facts.id]
 }
 
@@ -292,8 +323,11 @@ _designation_problems(facts) := {"designations"} if {
 } else := set()
 
 # The facts of one entity under a regime: its own fields, with the ownership and faults of
-# facts.regimes[name] in place of the default regime's (none when that is missing: invalid).
-_regime_facts(facts, name) := object.union(_base(facts), facts.regimes[name]) if {
+# facts.regimes[name] in place of the default regime's (none when that is missing: invalid), and
+# an ownership of "none" read as both shares exactly zero without paths.
+_regime_facts(facts, name) := object.union(_base(facts), object.union(facts.regimes[name], _zero_ownership)) if {
+	facts.regimes[name].ownership == "none"
+} else := object.union(_base(facts), facts.regimes[name]) if {
 	is_object(facts.regimes[name])
 } else := _base(facts) if {
 	is_object(facts)

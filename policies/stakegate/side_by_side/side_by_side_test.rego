@@ -214,7 +214,13 @@ test_most_restrictive if {
 # regions and both comparisons; marked answers show where it was taken.
 test_decision_shortcut_equals_the_full_check if {
 	near := _bare(49.9999999999, 49.9999999999)
+	none := {
+		"id": "none", "type": "company", "jurisdiction": "SG", "ownership": _own(_zero, _zero),
+		"regimes": {"restricted-regions": {"ownership": "none"}, "lists": {"ownership": "none"}},
+	}
 	variants := [
+		none,
+		object.union(none, {"id": "none-cn", "jurisdiction": "CN"}),
 		_facts("zero", _own(_zero, _zero)),
 		_facts("quiet", _own(_bare(10, 20), _bare(30, 49))),
 		_facts("near", _own(near, near)),
@@ -241,25 +247,29 @@ test_decision_shortcut_equals_the_full_check if {
 	]
 	excepted := object.union(_config, {"exceptions": [{"entity": "excepted", "reason": "r", "approver": "a", "expires": "2020-01-01"}]})
 	at_most := object.union(excepted, {"regimes": {"lists": object.union(_list_regime, {"threshold_comparison": ">"})}})
-	every config in [excepted, at_most] {
+	at_zero := object.union(excepted, {"regimes": {"lists": object.union(_list_regime, {"ownership_threshold": 0})}})
+	every config in [excepted, at_most, at_zero] {
 		every name in ["restricted-regions", "lists"] {
 			policy := params.regime_policies[name] with data.stakegate.config as config
 			ctx := side_by_side.context(name, _as_of, policy, variants) with data.stakegate.config as config
 			every facts in variants {
-				side_by_side.decision(facts, ctx) == side_by_side.full(facts, ctx)
+				side_by_side.decision(facts, ctx, side_by_side.is_plain(facts, ctx)) == side_by_side.full(facts, ctx)
 			}
 		}
 	}
-	_shortcut_ids(variants, "lists") == {"zero", "quiet", "excl", "cn", "xx", "hq", "fault", "excepted", "absent-j"}
+	_shortcut_ids(variants, "lists") == {
+		"none", "none-cn", "zero", "quiet", "excl", "cn", "xx", "hq", "fault", "excepted", "absent-j",
+	}
 	_shortcut_ids(variants, "restricted-regions") == {
-		"zero", "quiet", "near", "at", "band", "excl", "inverted", "paths", "text", "extra", "fault", "excepted",
+		"none", "zero", "quiet", "near", "at", "band", "excl", "inverted", "paths", "text", "extra", "fault",
+		"excepted",
 	}
 }
 
 _shortcut_ids(variants, name) := {facts.id |
 	policy := params.regime_policies[name] with data.stakegate.config as _config
 	ctx := side_by_side.context(name, _as_of, policy, variants) with data.stakegate.config as _config
-	marked := object.union(ctx, {"allow": {"shortcut": true}})
+	marked := object.union(ctx, {"allow": {"shortcut": true}, "zero": {"decision": {"shortcut": true}}})
 	some facts in variants
-	side_by_side.decision(facts, marked).shortcut
+	side_by_side.decision(facts, marked, side_by_side.is_plain(facts, marked)).shortcut
 }
