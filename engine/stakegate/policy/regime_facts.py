@@ -56,12 +56,20 @@ def designation_json(d: Designation) -> dict[str, str]:
 class RegimeFacts:
     """The facts of every requested regime, by name, in the order asked."""
 
-    __slots__ = ("by_name", "default", "names")
+    __slots__ = ("by_name", "default", "names", "reached")
 
-    def __init__(self, default: RegistryFacts, by_name: dict[str, RegistryFacts]) -> None:
+    def __init__(
+        self,
+        default: RegistryFacts,
+        by_name: dict[str, RegistryFacts],
+        reached: dict[str, bytearray] | None = None,
+    ) -> None:
         self.default = default
         self.by_name = by_name
         self.names = list(by_name)
+        # Per regime (but the default), 1 for every entity a restricted or unknown entity of the
+        # regime reaches along positive shares: every other one has no restricted owner.
+        self.reached = reached or {}
 
     def __repr__(self) -> str:
         return f"<RegimeFacts regimes={self.names}>"
@@ -77,13 +85,16 @@ class RegimeFacts:
     ) -> RegimeFacts:
         """Ownership under each of ``regimes`` (the view's first is ``default`` itself)."""
         by_name: dict[str, RegistryFacts] = {}
+        reached: dict[str, bytearray] = {}
         first = view.regimes[0] if view.regimes else None
         for regime in regimes:
             if regime == first:
                 by_name[regime.name] = default
             else:
-                by_name[regime.name] = _regime_facts(default, view, regime, as_of, mode)
-        return cls(default, by_name)
+                facts, status = _regime_facts(default, view, regime, as_of, mode)
+                by_name[regime.name] = facts
+                reached[regime.name] = _reached(facts, status)
+        return cls(default, by_name, reached)
 
     def extend(self, doc: dict[str, Any], entity_id: str) -> None:
         """Add the entity's designations and its facts under each regime to its facts ``doc``
@@ -98,7 +109,9 @@ class RegimeFacts:
                 if "faults" in doc:
                     entry["faults"] = doc["faults"]
             else:
-                entry = {"ownership": _ownership(facts, entity_id)}
+                reached = self.reached[name]
+                index = facts.index[entity_id]
+                entry = {"ownership": NONE if not reached[index] else _ownership(facts, index)}
                 faults = facts.faults.get(entity_id)
                 if faults:
                     entry["faults"] = [fault.to_json() for fault in faults]
@@ -115,18 +128,44 @@ class RegimeFacts:
         return list(lines)
 
 
-def _ownership(facts: RegistryFacts, entity_id: str) -> Any:
-    """The entity's ownership facts under a regime, ``"none"`` when both shares are exactly 0
-    and the threshold does not ask for paths at 0 (then the full form has none either)."""
-    index = facts.index[entity_id]
+def _ownership(facts: RegistryFacts, index: int) -> Any:
+    """The ownership facts of the entity at ``index`` under a regime, ``"none"`` when both
+    shares are exactly 0 (then the full form has no paths either: see _reached)."""
     bounds = facts.result.bounds
-    if (
-        bounds(index, "control") == _ZERO
-        and bounds(index, "look_through") == _ZERO
-        and not facts.threshold.upper_crosses(0.0, False)
-    ):
+    if bounds(index, "control") == _ZERO and bounds(index, "look_through") == _ZERO:
         return NONE
-    return facts.ownership_facts(entity_id)
+    return facts.ownership_facts(facts.result.graph.ids[index])
+
+
+def _reached(facts: RegistryFacts, status: list[Status]) -> bytearray:
+    """1 for each entity that a restricted or unknown entity reaches along shares with a positive
+    upper bound (itself included), or for every entity when the threshold is crossed at 0 (paths
+    are then given even for a zero share): only these can have a share above 0 under either
+    method, so the others' ownership is ``"none"`` without computing it."""
+    graph = facts.result.graph
+    n = len(graph)
+    if facts.threshold.upper_crosses(0.0, False):
+        return bytearray(b"\x01" * n)
+    reached = bytearray(n)
+    queue = [x for x in range(n) if status[x] != Status.CLEAR]
+    for x in queue:
+        reached[x] = 1
+    out_start, out_dst, out_edge, in_max = (
+        graph.out_start,
+        graph.out_dst,
+        graph.out_edge,
+        graph.in_max,
+    )
+    head = 0
+    while head < len(queue):
+        x = queue[head]
+        head += 1
+        for j in range(out_start[x], out_start[x + 1]):
+            y = out_dst[j]
+            if not reached[y] and in_max[out_edge[j]] > 0.0:
+                reached[y] = 1
+                queue.append(y)
+    return reached
 
 
 def _compact(ownership: dict[str, Any]) -> Any:
@@ -145,7 +184,7 @@ def _regime_facts(
     regime: RegimeParams,
     as_of: date,
     mode: DataFaultMode,
-) -> RegistryFacts:
+) -> tuple[RegistryFacts, list[Status]]:
     registry = default.registry
     graph = default.result.graph
     status = regime_status(regime, list(registry.entities.values()), view.classification, as_of)
@@ -162,4 +201,4 @@ def _regime_facts(
     result: Any = combined
     if regime.aggregation == "per_owner":
         result = PerOwnerResult(graph, status, threshold, combined)
-    return RegistryFacts(registry, result, threshold, faults, default.index)
+    return RegistryFacts(registry, result, threshold, faults, default.index), status

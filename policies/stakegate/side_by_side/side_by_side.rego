@@ -36,7 +36,8 @@ decisions := screened if {
 	every name in names {
 		params.regime_policies[name]
 	}
-	contexts := {name: context(name, _as_of, params.regime_policies[name], _entities) | some name in names}
+	codes := batch_codes(_entities)
+	contexts := {name: context(name, _as_of, params.regime_policies[name], _entities, codes) | some name in names}
 	screened := [combined(facts, names, contexts) | some facts in _entities]
 	count(screened) == count(_entities)
 }
@@ -50,7 +51,18 @@ decisions := screened if {
 #   are the reasons of every regime that gave it, each with its "regime".
 combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
 	plain := is_plain(facts, contexts[names[0]])
-	per := {name: decision(facts, contexts[name], plain) | some name in names}
+
+	# The zero shortcut of `decision`, inline: a function call costs more than these lookups,
+	# and most entities have no restricted owner under most regimes.
+	zero := {name: object.union(ctx.zero.decision, {"entity": facts.id}) |
+		plain == true
+		some name in names
+		ctx := contexts[name]
+		facts.regimes[name] == ctx.zero.entry
+		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+		ctx.headquarters[object.get(facts, "headquarters", "")]
+	}
+	per := object.union(zero, {name: decision(facts, contexts[name], plain) | some name in names; not zero[name]})
 	outcome := most_restrictive({d.decision | some d in per})
 	givers := [name | some name in names; per[name].decision == outcome]
 	first := givers[0]
@@ -74,8 +86,9 @@ most_restrictive(outcomes) := "deny" if {
 #   What one regime's decisions share, once per query: its name and policy
 #   (params.regime_policies[name]), as_of and whether it is a date, whether the regime is in
 #   force on it (and the reason when not), the exceptions by entity, the policy summary the
-#   decisions carry, and what the shortcut to the common allow compares against (see decision).
-context(name, as_of, policy, entities) := {
+#   decisions carry, and what the shortcut to the common allow compares against (see decision;
+#   `codes` is batch_codes(entities)). A regime not in force takes no shortcut.
+context(name, as_of, policy, entities, codes) := {
 	"name": name,
 	"as_of": as_of,
 	"policy": policy,
@@ -85,19 +98,37 @@ context(name, as_of, policy, entities) := {
 	"exceptions": exceptions.by_entity(as_of, policy.exceptions),
 	"summary": summary(policy),
 	"types": _types(as_of),
-	"jurisdictions": _clear_codes("jurisdiction", policy, entities),
-	"headquarters": _clear_codes("headquarters", policy, entities),
-	"quiet_below": policy.threshold.reaches,
+	"jurisdictions": _clear_codes("jurisdiction", policy, entities, codes),
+	"headquarters": _clear_codes("headquarters", policy, entities, codes),
+	"quiet_below": _quiet_below(policy, as_of),
 	"allow": result.allowed(null, null, summary(policy)),
-	"zero": _zero(policy),
+	"zero": _zero(policy, as_of),
 }
+
+# METADATA
+# title: Batch codes
+# description: |
+#   {"jurisdiction": {code: true}, "headquarters": {code: true}} for every string code of the
+#   batch, and "" (no code): what a regime without regions accepts, computed once per query.
+batch_codes(entities) := {field: {code: true |
+	some code in ({""} | {c | some facts in entities; c := object.get(facts, field, "")})
+	is_string(code)
+} |
+	some field in ["jurisdiction", "headquarters"]
+}
+
+# Shares below this are quiet (threshold - tolerance); none when the regime is not in force.
+_quiet_below(policy, as_of) := policy.threshold.reaches if {
+	in_force(policy.regime.in_force, as_of)
+} else := -1
 
 # The facts of an entity without restricted owners under the regime ({"ownership": "none"}: both
 # shares exactly 0.0, without paths) and their decision less the entity, when such facts cannot
 # cross the threshold (0 < threshold - tolerance); else null, which no facts equal (they then take
 # the full check, which reads "none" as the two zero shares).
-_zero(policy) := {"entry": _none, "decision": decision} if {
+_zero(policy, as_of) := {"entry": _none, "decision": decision} if {
 	policy.threshold.reaches > 0
+	in_force(policy.regime.in_force, as_of)
 	decision := result.allowed(null, {"control": _zero_bounds, "look_through": _zero_bounds}, summary(policy))
 } else := {"entry": null, "decision": null}
 
@@ -160,19 +191,14 @@ default _not_in_force(_, _) := null
 # title: Decision under one regime
 # description: |
 #   The decision of one entity's facts under the regime of `ctx` (context); `plain` is
-#   is_plain(facts, ctx), the same under every regime, so computed once per entity. A regime not
-#   in force allows with regime_not_in_force. Otherwise most entities take a shortcut to the
-#   allow the full check gives them: plain, with codes in none of the regime's regions (known
+#   is_plain(facts, ctx), the same under every regime, so computed once per entity. Most
+#   entities take a shortcut to the allow the full check gives them (only where the regime is in
+#   force: see context): plain, with codes in none of the regime's regions (known
 #   codes, when it has regions), and both shares of the regime's facts exactly zero or below
 #   threshold - tolerance, which neither comparison crosses. Everything else takes the full
-#   check (`full`). side_by_side_test proves the shortcut equal to it.
-decision(facts, ctx, plain) := object.union(ctx.allow, {
-	"entity": facts.id,
-	"ownership": ownership.summary(_regime_facts(facts, ctx.name), ctx.policy),
-	"reasons": [ctx.not_in_force],
-}) if {
-	ctx.not_in_force != null
-} else := object.union(ctx.zero.decision, {"entity": facts.id}) if {
+#   check (`full`), but a regime not in force, which allows with regime_not_in_force.
+#   side_by_side_test proves the shortcut equal to the full check.
+decision(facts, ctx, plain) := object.union(ctx.zero.decision, {"entity": facts.id}) if {
 	# No restricted owner: tested first, as the most selective and cheapest (one comparison).
 	facts.regimes[ctx.name] == ctx.zero.entry
 	plain == true
@@ -209,6 +235,12 @@ decision(facts, ctx, plain) := object.union(ctx.allow, {
 	look_through_max < ctx.quiet_below
 	is_boolean(look_through_min_exclusive)
 	is_boolean(look_through_max_exclusive)
+} else := object.union(ctx.allow, {
+	"entity": facts.id,
+	"ownership": ownership.summary(_regime_facts(facts, ctx.name), ctx.policy),
+	"reasons": [ctx.not_in_force],
+}) if {
+	ctx.not_in_force != null
 } else := full(facts, ctx)
 
 # METADATA
@@ -236,10 +268,7 @@ _types(as_of) := validation.entity_types if {
 # regime: without regions every string (and "" for no headquarters: without regions a missing
 # jurisdiction is no reason either, but the full check's well-formed test still wants strings);
 # with regions those jurisdiction.clear_jurisdictions / clear_headquarters accept.
-_clear_codes(field, policy, entities) := {code: true |
-	some code in ({""} | {c | some facts in entities; c := object.get(facts, field, "")})
-	is_string(code)
-} if {
+_clear_codes(field, policy, entities, codes) := codes[field] if {
 	count(policy.regions) == 0
 } else := jurisdiction.clear_jurisdictions({code | some facts in entities; code := facts.jurisdiction}, policy) if {
 	field == "jurisdiction"

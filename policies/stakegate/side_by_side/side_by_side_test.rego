@@ -251,9 +251,24 @@ test_decision_shortcut_equals_the_full_check if {
 	every config in [excepted, at_most, at_zero] {
 		every name in ["restricted-regions", "lists"] {
 			policy := params.regime_policies[name] with data.stakegate.config as config
-			ctx := side_by_side.context(name, _as_of, policy, variants) with data.stakegate.config as config
+			ctx := side_by_side.context(name, _as_of, policy, variants, side_by_side.batch_codes(variants))
+				with data.stakegate.config as config
 			every facts in variants {
 				side_by_side.decision(facts, ctx, side_by_side.is_plain(facts, ctx)) == side_by_side.full(facts, ctx)
+			}
+		}
+
+		# combined's inline zero shortcut gives the full check's decisions too.
+		names := ["restricted-regions", "lists"]
+		contexts := {name: ctx |
+			some name in names
+			policy := params.regime_policies[name] with data.stakegate.config as config
+			ctx := side_by_side.context(name, _as_of, policy, variants, side_by_side.batch_codes(variants))
+				with data.stakegate.config as config
+		}
+		every facts in variants {
+			every name in names {
+				side_by_side.combined(facts, names, contexts).regimes[name] == side_by_side.full(facts, contexts[name])
 			}
 		}
 	}
@@ -268,7 +283,8 @@ test_decision_shortcut_equals_the_full_check if {
 
 _shortcut_ids(variants, name) := {facts.id |
 	policy := params.regime_policies[name] with data.stakegate.config as _config
-	ctx := side_by_side.context(name, _as_of, policy, variants) with data.stakegate.config as _config
+	ctx := side_by_side.context(name, _as_of, policy, variants, side_by_side.batch_codes(variants))
+		with data.stakegate.config as _config
 	marked := object.union(ctx, {"allow": {"shortcut": true}, "zero": {"decision": {"shortcut": true}}})
 	some facts in variants
 	side_by_side.decision(facts, marked, side_by_side.is_plain(facts, marked)).shortcut
