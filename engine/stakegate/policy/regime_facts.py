@@ -38,6 +38,7 @@ __all__ = ["NONE", "RegimeFacts", "designation_json"]
 # A regime's ownership when no restricted owner reaches the entity: both shares exactly 0.0,
 # without paths (what the full form would say; see _ownership).
 NONE = "none"
+_NONE_ENTRY = {"ownership": NONE}  # shared: only ever encoded, never changed
 _ZERO = (0.0, 0.0, False, False)
 
 
@@ -56,7 +57,7 @@ def designation_json(d: Designation) -> dict[str, str]:
 class RegimeFacts:
     """The facts of every requested regime, by name, in the order asked."""
 
-    __slots__ = ("by_name", "default", "names", "reached")
+    __slots__ = ("_plan", "by_name", "default", "names", "reached")
 
     def __init__(
         self,
@@ -70,6 +71,10 @@ class RegimeFacts:
         # Per regime (but the default), 1 for every entity a restricted or unknown entity of the
         # regime reaches along positive shares: every other one has no restricted owner.
         self.reached = reached or {}
+        self._plan = [
+            (name, facts, None if facts is default else self.reached[name])
+            for name, facts in by_name.items()
+        ]
 
     def __repr__(self) -> str:
         return f"<RegimeFacts regimes={self.names}>"
@@ -99,19 +104,21 @@ class RegimeFacts:
     def extend(self, doc: dict[str, Any], entity_id: str) -> None:
         """Add the entity's designations and its facts under each regime to its facts ``doc``
         (the default facts of ``RegistryFacts.entity_facts``)."""
-        entity = self.default.registry.entities[entity_id]
+        default = self.default
+        entity = default.registry.entities[entity_id]
         if entity.designations:
             doc["designations"] = [designation_json(d) for d in entity.designations]
+        index = default.index[entity_id]
         regimes: dict[str, Any] = {}
-        for name, facts in self.by_name.items():
-            if facts is self.default:
+        for name, facts, reached in self._plan:
+            if reached is None:  # the default regime: the facts already in the document
                 entry: dict[str, Any] = {"ownership": _compact(doc["ownership"])}
                 if "faults" in doc:
                     entry["faults"] = doc["faults"]
+            elif not reached[index] and entity_id not in facts.faults:
+                entry = _NONE_ENTRY
             else:
-                reached = self.reached[name]
-                index = facts.index[entity_id]
-                entry = {"ownership": NONE if not reached[index] else _ownership(facts, index)}
+                entry = {"ownership": _ownership(facts, index) if reached[index] else NONE}
                 faults = facts.faults.get(entity_id)
                 if faults:
                     entry["faults"] = [fault.to_json() for fault in faults]
