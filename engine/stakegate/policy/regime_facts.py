@@ -8,9 +8,10 @@ fixpoint; ``per_owner``: each restricted owner alone, ``ownership/per_owner.py``
 regime (the top-level parameters, the view's first) is the registry's ordinary facts, computed
 once. An entity's facts document then carries, besides the ordinary fields, its designations and
 ``regimes: {name: {"ownership": ..., "faults"?: ...}}``; Rego decides (stakegate.side_by_side).
-Most entities have no restricted owner under a list regime: their ``ownership`` is ``"none"``,
-which says exactly "both shares 0, no paths" in a few bytes (a regime's facts are most of what
-OPA reads).
+Most entities have no restricted owner under a list regime, or only a small share: their
+``ownership`` is ``"none"`` (both shares 0) or ``[min, max]`` per method (no exclusive bound, no
+paths), which say exactly what the full form would in a few bytes (a regime's facts are most of
+what OPA reads and the engine writes).
 
 Data faults: the registry's own (self-ownership, duplicates, owners over 100%) are the same under
 every regime; a closed cycle depends on the statuses (a cycle through a restricted entity is not
@@ -136,12 +137,37 @@ class RegimeFacts:
 
 
 def _ownership(facts: RegistryFacts, index: int) -> Any:
-    """The ownership facts of the entity at ``index`` under a regime, ``"none"`` when both
-    shares are exactly 0 (then the full form has no paths either: see _reached)."""
+    """The ownership facts of the entity at ``index`` under a regime, as short as they can be
+    said exactly: ``"none"`` when both shares are exactly 0; ``{"control": [min, max],
+    "look_through": [min, max]}`` when no bound is exclusive and neither upper bound crosses the
+    threshold (the full form would then have no paths either); else the full form."""
     bounds = facts.result.bounds
-    if bounds(index, "control") == _ZERO and bounds(index, "look_through") == _ZERO:
+    control, look_through = bounds(index, "control"), bounds(index, "look_through")
+    if control == _ZERO and look_through == _ZERO:
         return NONE
+    crosses = facts.threshold.upper_crosses
+    if (
+        not (control[2] or control[3] or look_through[2] or look_through[3])
+        and not crosses(control[1], False)
+        and not crosses(look_through[1], False)
+    ):
+        return {
+            "control": [control[0], control[1]],
+            "look_through": [look_through[0], look_through[1]],
+        }
     return facts.ownership_facts(facts.result.graph.ids[index])
+
+
+def _compact(ownership: dict[str, Any]) -> Any:
+    """The default facts' ownership in the short form of ``_ownership`` where it says the same."""
+    short: dict[str, list[float]] = {}
+    for method, share in ownership.items():
+        if share["paths"] or share["evidence"] or share["min_exclusive"] or share["max_exclusive"]:
+            return ownership
+        short[method] = [share["min"], share["max"]]
+    if all(bounds == [0.0, 0.0] for bounds in short.values()):
+        return NONE
+    return short
 
 
 def _reached(facts: RegistryFacts, status: list[Status]) -> bytearray:
@@ -173,16 +199,6 @@ def _reached(facts: RegistryFacts, status: list[Status]) -> bytearray:
                 reached[y] = 1
                 queue.append(y)
     return reached
-
-
-def _compact(ownership: dict[str, Any]) -> Any:
-    """The default facts' ownership, ``"none"`` when it is exactly that."""
-    for share in ownership.values():
-        if share["max"] != 0.0 or share["min"] != 0.0 or share["paths"] or share["evidence"]:
-            return ownership
-        if share["min_exclusive"] or share["max_exclusive"]:
-            return ownership
-    return NONE
 
 
 def _regime_facts(

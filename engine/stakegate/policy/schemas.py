@@ -114,14 +114,27 @@ def _plain_regimes(regimes: Any) -> bool:
         ownership = entry["ownership"]
         if ownership == "none":
             continue
-        if not (
-            type(ownership) is dict
-            and ownership.keys() == _METHOD_KEYS
-            and _plain_share(ownership["control"])
-            and _plain_share(ownership["look_through"])
-        ):
+        if not (type(ownership) is dict and ownership.keys() == _METHOD_KEYS):
+            return False
+        control, look_through = ownership["control"], ownership["look_through"]
+        if type(control) is list:
+            if not (_short_share(control) and _short_share(look_through)):
+                return False
+        elif not (_plain_share(control) and _plain_share(look_through)):
             return False
     return True
+
+
+def _short_share(share: Any) -> bool:
+    """``[min, max]``: a share without exclusive bounds or paths (``$defs/short_share``)."""
+    return (
+        type(share) is list
+        and len(share) == 2
+        and type(share[0]) is float
+        and type(share[1]) is float
+        and 0.0 <= share[0] <= 100.0
+        and 0.0 <= share[1] <= 100.0
+    )
 
 
 def _plain_entity(entity: Any) -> bool:

@@ -52,8 +52,8 @@ decisions := screened if {
 combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
 	plain := is_plain(facts, contexts[names[0]])
 
-	# The zero shortcut of `decision`, inline: a function call costs more than these lookups,
-	# and most entities have no restricted owner under most regimes.
+	# The zero and quiet (short form) shortcuts of `decision`, inline: a function call costs more
+	# than these lookups, and most entities have no or a small restricted share under a regime.
 	zero := {name: object.union(ctx.zero.decision, {"entity": facts.id}) |
 		plain == true
 		some name in names
@@ -62,7 +62,31 @@ combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons
 		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
 		ctx.headquarters[object.get(facts, "headquarters", "")]
 	}
-	per := object.union(zero, {name: decision(facts, contexts[name], plain) | some name in names; not zero[name]})
+	quiet := {name: object.union(ctx.allow, {"entity": facts.id, "ownership": {
+		"control": {"min": control_min, "max": control_max},
+		"look_through": {"min": look_through_min, "max": look_through_max},
+	}}) |
+		plain == true
+		some name in names
+		not zero[name]
+		ctx := contexts[name]
+		{"ownership": {
+			"control": [control_min, control_max],
+			"look_through": [look_through_min, look_through_max],
+		}} := facts.regimes[name]
+		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+		ctx.headquarters[object.get(facts, "headquarters", "")]
+		ctx.policy.percent_range.min <= control_min
+		control_min <= control_max
+		control_max < ctx.quiet_below
+		ctx.policy.percent_range.min <= look_through_min
+		look_through_min <= look_through_max
+		look_through_max < ctx.quiet_below
+	}
+	per := object.union_n([
+		zero, quiet,
+		{name: decision(facts, contexts[name], plain) | some name in names; not zero[name]; not quiet[name]},
+	])
 	outcome := most_restrictive({d.decision | some d in per})
 	givers := [name | some name in names; per[name].decision == outcome]
 	first := givers[0]
@@ -140,6 +164,14 @@ _none := {"ownership": "none"}
 
 _zero_ownership := {"ownership": {"control": _zero_interval, "look_through": _zero_interval}}
 
+# A share [min, max] in full; anything that is not two values stays malformed (invalid_facts).
+_short_share(share) := {
+	"min": low, "max": high, "min_exclusive": false, "max_exclusive": false,
+	"paths": [], "evidence": [],
+} if {
+	[low, high] := share
+} else := share
+
 # METADATA
 # title: Policy summary
 # description: The policy member of a regime decision, result.policy_summary with the regime name.
@@ -204,6 +236,25 @@ decision(facts, ctx, plain) := object.union(ctx.zero.decision, {"entity": facts.
 	plain == true
 	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
 	ctx.headquarters[object.get(facts, "headquarters", "")]
+} else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
+	"control": {"min": control_min, "max": control_max},
+	"look_through": {"min": look_through_min, "max": look_through_max},
+}}) if {
+	# Quiet, in the short form: [min, max] per method.
+	plain == true
+	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+	ctx.headquarters[object.get(facts, "headquarters", "")]
+	{"ownership": {
+		"control": [control_min, control_max],
+		"look_through": [look_through_min, look_through_max],
+	}} := facts.regimes[ctx.name]
+	range_min := ctx.policy.percent_range.min
+	range_min <= control_min
+	control_min <= control_max
+	control_max < ctx.quiet_below
+	range_min <= look_through_min
+	look_through_min <= look_through_max
+	look_through_max < ctx.quiet_below
 } else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
 	"control": {"min": control_min, "max": control_max},
 	"look_through": {"min": look_through_min, "max": look_through_max},
@@ -352,10 +403,18 @@ _designation_problems(facts) := {"designations"} if {
 } else := set()
 
 # The facts of one entity under a regime: its own fields, with the ownership and faults of
-# facts.regimes[name] in place of the default regime's (none when that is missing: invalid), and
-# an ownership of "none" read as both shares exactly zero without paths.
+# facts.regimes[name] in place of the default regime's (none when that is missing: invalid); an
+# ownership of "none" reads as both shares exactly zero, a share [min, max] as one with inclusive
+# bounds, both without paths. Anything else malformed stays as it is: invalid_facts.
 _regime_facts(facts, name) := object.union(_base(facts), object.union(facts.regimes[name], _zero_ownership)) if {
 	facts.regimes[name].ownership == "none"
+} else := object.union(_base(facts), object.union(facts.regimes[name], {"ownership": {
+	"control": _short_share(control),
+	"look_through": _short_share(look_through),
+}})) if {
+	{"control": control, "look_through": look_through} := facts.regimes[name].ownership
+	is_array(control)
+	is_array(look_through)
 } else := object.union(_base(facts), facts.regimes[name]) if {
 	is_object(facts.regimes[name])
 } else := _base(facts) if {

@@ -218,8 +218,26 @@ test_decision_shortcut_equals_the_full_check if {
 		"id": "none", "type": "company", "jurisdiction": "SG", "ownership": _own(_zero, _zero),
 		"regimes": {"restricted-regions": {"ownership": "none"}, "lists": {"ownership": "none"}},
 	}
+	short := {
+		"id": "short", "type": "company", "jurisdiction": "SG", "ownership": _own(_zero, _zero),
+		"regimes": {
+			"restricted-regions": {"ownership": {"control": [10, 20], "look_through": [0, 49.5]}},
+			"lists": {"ownership": {"control": [10, 20], "look_through": [0, 49.5]}},
+		},
+	}
+	short_over := object.union(short, {"id": "short-over", "regimes": {
+		"restricted-regions": {"ownership": {"control": [55, 60], "look_through": [0, 1]}},
+		"lists": {"ownership": {"control": [50, 50], "look_through": [0, 1]}},
+	}})
+	short_bad := object.union(short, {"id": "short-bad", "regimes": {
+		"restricted-regions": {"ownership": {"control": [20, 10], "look_through": [0]}},
+		"lists": {"ownership": {"control": ["a", 1], "look_through": [0, 1]}},
+	}})
 	variants := [
 		none,
+		short,
+		short_over,
+		short_bad,
 		object.union(none, {"id": "none-cn", "jurisdiction": "CN"}),
 		_facts("zero", _own(_zero, _zero)),
 		_facts("quiet", _own(_bare(10, 20), _bare(30, 49))),
@@ -273,10 +291,10 @@ test_decision_shortcut_equals_the_full_check if {
 		}
 	}
 	_shortcut_ids(variants, "lists") == {
-		"none", "none-cn", "zero", "quiet", "excl", "cn", "xx", "hq", "fault", "excepted", "absent-j",
+		"none", "short", "none-cn", "zero", "quiet", "excl", "cn", "xx", "hq", "fault", "excepted", "absent-j",
 	}
 	_shortcut_ids(variants, "restricted-regions") == {
-		"none", "zero", "quiet", "near", "at", "band", "excl", "inverted", "paths", "text", "extra", "fault",
+		"none", "short", "zero", "quiet", "near", "at", "band", "excl", "inverted", "paths", "text", "extra", "fault",
 		"excepted",
 	}
 }
