@@ -49,7 +49,45 @@ decisions := screened if {
 #   the most restrictive outcome, deny > review > allow. The top-level entity, ownership and
 #   policy are those of the first regime (in `names` order) that gave that outcome; its reasons
 #   are the reasons of every regime that gave it, each with its "regime".
-combined(facts, names, contexts) := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
+combined(facts, names, contexts) := object.union(per[names[0]], {"regimes": per}) if {
+	plain := is_plain(facts, contexts[names[0]])
+
+	# The zero and quiet (short form) shortcuts of `decision`, inline: a function call costs more
+	# than these lookups, and most entities have no or a small restricted share under a regime.
+	zero := {name: object.union(ctx.zero.decision, {"entity": facts.id}) |
+		plain == true
+		some name in names
+		ctx := contexts[name]
+		facts.regimes[name] == ctx.zero.entry
+		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+		ctx.headquarters[object.get(facts, "headquarters", "")]
+	}
+	quiet := {name: object.union(ctx.allow, {"entity": facts.id, "ownership": {
+		"control": {"min": control_min, "max": control_max},
+		"look_through": {"min": look_through_min, "max": look_through_max},
+	}}) |
+		plain == true
+		some name in names
+		not zero[name]
+		ctx := contexts[name]
+		{"ownership": {
+			"control": [control_min, control_max],
+			"look_through": [look_through_min, look_through_max],
+		}} := facts.regimes[name]
+		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
+		ctx.headquarters[object.get(facts, "headquarters", "")]
+		ctx.policy.percent_range.min <= control_min
+		control_min <= control_max
+		control_max < ctx.quiet_below
+		ctx.policy.percent_range.min <= look_through_min
+		look_through_min <= look_through_max
+		look_through_max < ctx.quiet_below
+	}
+
+	# Every regime allows without reasons (the common case): that is the outcome.
+	count(zero) + count(quiet) == count(names)
+	per := object.union(zero, quiet)
+} else := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
 	plain := is_plain(facts, contexts[names[0]])
 
 	# The zero and quiet (short form) shortcuts of `decision`, inline: a function call costs more
