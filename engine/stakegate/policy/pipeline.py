@@ -203,14 +203,14 @@ class Pipeline:
                 f"{self.view.revision!r}"
             )
         raw = answer.result
-        if not isinstance(raw, list):
-            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
         entities = self.registry.entities
         names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
         if self.regimes is not None:
             return verify_side_by_side(
                 raw, entity_ids, self.regimes.names, revision, self.as_of.isoformat(), names
             )
+        if not isinstance(raw, list):
+            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
         return verify_decisions(raw, entity_ids, revision, self.as_of.isoformat(), names)
 
 

@@ -1,10 +1,13 @@
 """Decisions under several regimes at once (``--regimes``): the query and the checks of its answer.
 
-OPA's ``data.stakegate.side_by_side.decisions`` answers, per entity, the combined decision with
-each regime's own under ``regimes``. The answer is accepted only as one decision per entity, in
-order, each with exactly the regimes asked, every one of them (and the combined one) valid
-against ``schemas/decision.schema.json``; the engine adds the policy revision, the date and the
-entity's name to each, so that every regime's decision is a full decision object on its own.
+OPA's ``data.stakegate.side_by_side.decisions`` answers ``{"policies": {regime: policy summary},
+"decisions": [...]}``: per entity, the combined decision with each regime's own under
+``regimes`` as ``{decision, reasons, ownership}`` (the entity and the regime's policy summary,
+the same for every entity, come once per answer). The engine makes each regime's decision a full
+decision object on its own: the entity, the policy summary of ``policies`` and its revision, the
+date and the entity's name. The answer is accepted only as one decision per entity, in order,
+each with exactly the regimes asked, every one of them (and the combined one) valid against
+``schemas/decision.schema.json``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ __all__ = ["SIDE_BY_SIDE", "side_by_side_body", "verify_side_by_side"]
 
 # The entrypoint that decides a batch under several regimes.
 SIDE_BY_SIDE = "stakegate.side_by_side.decisions"
+# A regime's decision in OPA's answer, before the engine completes it.
+_LEAN_KEYS = frozenset({"decision", "reasons", "ownership"})
 
 
 def side_by_side_body(as_of: date, regimes: Sequence[str], entities: Iterable[bytes]) -> bytes:
@@ -59,7 +64,7 @@ def _check(doc: dict[str, Any], what: str) -> None:
 
 
 def verify_side_by_side(
-    raw: Sequence[Any],
+    answer: Any,
     entity_ids: Sequence[str],
     regimes: Sequence[str],
     revision: str,
@@ -67,11 +72,23 @@ def verify_side_by_side(
     names: Mapping[str, str] | None = None,
 ) -> list[Decision]:
     """Check OPA's side-by-side answer against the request and the schema, and complete it."""
+    asked = list(regimes)
+    if not isinstance(answer, dict) or not isinstance(answer.get("decisions"), list):
+        raise PolicyEvaluationError(f"side-by-side answer is malformed: {str(answer)[:200]}")
+    policies = answer.get("policies")
+    if not isinstance(policies, dict) or set(policies) != set(asked):
+        raise PolicyEvaluationError(f"side-by-side answer does not name the regimes {asked}")
+    summaries: dict[str, dict[str, Any]] = {}
+    for regime in asked:
+        summary = policies[regime]
+        if not isinstance(summary, dict) or summary.get("regime") != regime:
+            raise PolicyEvaluationError(f"regime {regime!r}: policy summary names another regime")
+        summaries[regime] = {**summary, "revision": revision}
+    raw = answer["decisions"]
     if len(raw) != len(entity_ids):
         raise PolicyEvaluationError(
             f"policy returned {len(raw)} decisions for {len(entity_ids)} entities"
         )
-    asked = list(regimes)
     named = names or {}
     verified: list[Decision] = []
     for index, (doc, entity_id) in enumerate(zip(raw, entity_ids, strict=True)):
@@ -86,22 +103,27 @@ def verify_side_by_side(
                 f"decision for {entity_id!r} does not have the regimes asked ({asked})"
             )
         name = named.get(entity_id)
+        full: dict[str, Any] = {}
         for regime in asked:
-            nested = per[regime]
-            if not isinstance(nested, dict) or nested.get("entity") != entity_id:
+            lean = per[regime]
+            if not isinstance(lean, dict) or lean.keys() != _LEAN_KEYS:
                 raise PolicyEvaluationError(
-                    f"regime {regime!r} decision for {entity_id!r} is for another entity"
+                    f"regime {regime!r} decision for {entity_id!r} is malformed: {str(lean)[:200]}"
                 )
-            _engine_fields(nested, revision, as_of, name)
-            policy = nested.get("policy")
-            if not isinstance(policy, dict) or policy.get("regime") != regime:
-                raise PolicyEvaluationError(
-                    f"regime {regime!r} decision for {entity_id!r} names another regime"
-                )
+            nested: dict[str, Any] = {
+                "entity": entity_id,
+                "decision": lean["decision"],
+                "reasons": lean["reasons"],
+                "ownership": lean["ownership"],
+                "policy": dict(summaries[regime]),
+                "as_of": as_of,
+            }
+            if name is not None:
+                nested["name"] = name
             if not _plain_decision(nested, regime=True):
                 _check(nested, f"regime {regime!r} decision for entity {entity_id!r}")
-        # Reorder the regimes as asked (OPA answers an object; JSON objects are unordered).
-        doc["regimes"] = {regime: per[regime] for regime in asked}
+            full[regime] = nested
+        doc["regimes"] = full
         _engine_fields(doc, revision, as_of, name)
         top = {key: value for key, value in doc.items() if key != "regimes"}
         if not _plain_decision(top, regime=True):

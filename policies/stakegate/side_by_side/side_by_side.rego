@@ -24,12 +24,15 @@ import data.stakegate.validation
 # METADATA
 # title: Decisions under several regimes
 # description: |
-#   One decision per input.entities element, same order: the combined decision (`combined`)
-#   with every regime's own under "regimes". Undefined when the config is invalid, or
-#   input.regimes is not a non-empty list of distinct regime names: the engine reports that
-#   as an error, never an allow.
+#   {"policies": {name: policy summary}, "decisions": [...]}: one decision per input.entities
+#   element, same order, the combined decision (`combined`) with every regime's own under
+#   "regimes" as {"decision", "reasons", "ownership"}; the engine completes each with the
+#   entity and the regime's policy summary from "policies" (given once per query, not per entity:
+#   they are most of the answer's bytes otherwise). Undefined when the config is invalid, or
+#   input.regimes is not a non-empty list of distinct regime names: the engine reports that as
+#   an error, never an allow.
 # entrypoint: true
-decisions := screened if {
+decisions := {"policies": {name: ctx.summary | some name, ctx in contexts}, "decisions": screened} if {
 	names := _requested
 	count(names) > 0
 	count({name | some name in names}) == count(names)
@@ -46,15 +49,19 @@ decisions := screened if {
 # title: Combined decision
 # description: |
 #   Every regime's decision of `facts` (contexts: {name: context}) under "regimes", and on top
-#   the most restrictive outcome, deny > review > allow. The top-level entity, ownership and
-#   policy are those of the first regime (in `names` order) that gave that outcome; its reasons
-#   are the reasons of every regime that gave it, each with its "regime".
-combined(facts, names, contexts) := object.union(per[names[0]], {"regimes": per}) if {
+#   the most restrictive outcome, deny > review > allow, for the entity. The top-level ownership
+#   and policy are those of the first regime (in `names` order) that gave that outcome; its
+#   reasons are the reasons of every regime that gave it, each with its "regime".
+combined(facts, names, contexts) := object.union(per[names[0]], {
+	"entity": _entity_id(facts),
+	"policy": contexts[names[0]].summary,
+	"regimes": per,
+}) if {
 	plain := is_plain(facts, contexts[names[0]])
 
 	# The zero and quiet (short form) shortcuts of `decision`, inline: a function call costs more
 	# than these lookups, and most entities have no or a small restricted share under a regime.
-	zero := {name: object.union(ctx.zero.decision, {"entity": facts.id}) |
+	zero := {name: ctx.zero.decision |
 		plain == true
 		some name in names
 		ctx := contexts[name]
@@ -62,10 +69,10 @@ combined(facts, names, contexts) := object.union(per[names[0]], {"regimes": per}
 		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
 		ctx.headquarters[object.get(facts, "headquarters", "")]
 	}
-	quiet := {name: object.union(ctx.allow, {"entity": facts.id, "ownership": {
+	quiet := {name: {"decision": "allow", "reasons": [], "ownership": {
 		"control": {"min": control_min, "max": control_max},
 		"look_through": {"min": look_through_min, "max": look_through_max},
-	}}) |
+	}} |
 		plain == true
 		some name in names
 		not zero[name]
@@ -87,12 +94,17 @@ combined(facts, names, contexts) := object.union(per[names[0]], {"regimes": per}
 	# Every regime allows without reasons (the common case): that is the outcome.
 	count(zero) + count(quiet) == count(names)
 	per := object.union(zero, quiet)
-} else := object.union(per[first], {"reasons": reasons, "regimes": per}) if {
+} else := object.union(per[first], {
+	"entity": _entity_id(facts),
+	"policy": contexts[first].summary,
+	"reasons": reasons,
+	"regimes": per,
+}) if {
 	plain := is_plain(facts, contexts[names[0]])
 
 	# The zero and quiet (short form) shortcuts of `decision`, inline: a function call costs more
 	# than these lookups, and most entities have no or a small restricted share under a regime.
-	zero := {name: object.union(ctx.zero.decision, {"entity": facts.id}) |
+	zero := {name: ctx.zero.decision |
 		plain == true
 		some name in names
 		ctx := contexts[name]
@@ -100,10 +112,10 @@ combined(facts, names, contexts) := object.union(per[names[0]], {"regimes": per}
 		ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
 		ctx.headquarters[object.get(facts, "headquarters", "")]
 	}
-	quiet := {name: object.union(ctx.allow, {"entity": facts.id, "ownership": {
+	quiet := {name: {"decision": "allow", "reasons": [], "ownership": {
 		"control": {"min": control_min, "max": control_max},
 		"look_through": {"min": look_through_min, "max": look_through_max},
-	}}) |
+	}} |
 		plain == true
 		some name in names
 		not zero[name]
@@ -148,7 +160,7 @@ most_restrictive(outcomes) := "deny" if {
 #   What one regime's decisions share, once per query: its name and policy
 #   (params.regime_policies[name]), as_of and whether it is a date, whether the regime is in
 #   force on it (and the reason when not), the exceptions by entity, the policy summary the
-#   decisions carry, and what the shortcut to the common allow compares against (see decision;
+#   decisions name, and what the shortcut to the common allow compares against (see decision;
 #   `codes` is batch_codes(entities)). A regime not in force takes no shortcut.
 context(name, as_of, policy, entities, codes) := {
 	"name": name,
@@ -163,7 +175,7 @@ context(name, as_of, policy, entities, codes) := {
 	"jurisdictions": _clear_codes("jurisdiction", policy, entities, codes),
 	"headquarters": _clear_codes("headquarters", policy, entities, codes),
 	"quiet_below": _quiet_below(policy, as_of),
-	"allow": result.allowed(null, null, summary(policy)),
+	"allow": _allow,
 	"zero": _zero(policy, as_of),
 }
 
@@ -191,7 +203,7 @@ _quiet_below(policy, as_of) := policy.threshold.reaches if {
 _zero(policy, as_of) := {"entry": _none, "decision": decision} if {
 	policy.threshold.reaches > 0
 	in_force(policy.regime.in_force, as_of)
-	decision := result.allowed(null, {"control": _zero_bounds, "look_through": _zero_bounds}, summary(policy))
+	decision := object.union(_allow, {"ownership": {"control": _zero_bounds, "look_through": _zero_bounds}})
 } else := {"entry": null, "decision": null}
 
 _zero_interval := {"min": 0.0, "max": 0.0, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []}
@@ -260,7 +272,8 @@ default _not_in_force(_, _) := null
 # METADATA
 # title: Decision under one regime
 # description: |
-#   The decision of one entity's facts under the regime of `ctx` (context); `plain` is
+#   The decision {"decision", "reasons", "ownership"} of one entity's facts under the regime of
+#   `ctx` (context); `plain` is
 #   is_plain(facts, ctx), the same under every regime, so computed once per entity. Most
 #   entities take a shortcut to the allow the full check gives them (only where the regime is in
 #   force: see context): plain, with codes in none of the regime's regions (known
@@ -268,13 +281,13 @@ default _not_in_force(_, _) := null
 #   threshold - tolerance, which neither comparison crosses. Everything else takes the full
 #   check (`full`), but a regime not in force, which allows with regime_not_in_force.
 #   side_by_side_test proves the shortcut equal to the full check.
-decision(facts, ctx, plain) := object.union(ctx.zero.decision, {"entity": facts.id}) if {
+decision(facts, ctx, plain) := ctx.zero.decision if {
 	# No restricted owner: tested first, as the most selective and cheapest (one comparison).
 	facts.regimes[ctx.name] == ctx.zero.entry
 	plain == true
 	ctx.jurisdictions[object.get(facts, "jurisdiction", "")]
 	ctx.headquarters[object.get(facts, "headquarters", "")]
-} else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
+} else := object.union(ctx.allow, {"ownership": {
 	"control": {"min": control_min, "max": control_max},
 	"look_through": {"min": look_through_min, "max": look_through_max},
 }}) if {
@@ -293,7 +306,7 @@ decision(facts, ctx, plain) := object.union(ctx.zero.decision, {"entity": facts.
 	range_min <= look_through_min
 	look_through_min <= look_through_max
 	look_through_max < ctx.quiet_below
-} else := object.union(ctx.allow, {"entity": facts.id, "ownership": {
+} else := object.union(ctx.allow, {"ownership": {
 	"control": {"min": control_min, "max": control_max},
 	"look_through": {"min": look_through_min, "max": look_through_max},
 }}) if {
@@ -324,11 +337,11 @@ decision(facts, ctx, plain) := object.union(ctx.zero.decision, {"entity": facts.
 	look_through_max < ctx.quiet_below
 	is_boolean(look_through_min_exclusive)
 	is_boolean(look_through_max_exclusive)
-} else := object.union(ctx.allow, {
-	"entity": facts.id,
+} else := {
+	"decision": "allow",
 	"ownership": ownership.summary(_regime_facts(facts, ctx.name), ctx.policy),
 	"reasons": [ctx.not_in_force],
-}) if {
+} if {
 	ctx.not_in_force != null
 } else := full(facts, ctx)
 
@@ -370,17 +383,17 @@ _clear_codes(field, policy, entities, codes) := codes[field] if {
 #   well-formed (else invalid_facts, review), then designated, location (only when the regime has
 #   regions), data_fault, ownership (moot for an entity restricted by designation or location),
 #   and exceptions, in that order.
-full(facts, ctx) := _decision(facts.id, found, applied != [], rfacts, ctx) if {
+full(facts, ctx) := _decision(found, applied != [], rfacts, ctx) if {
 	ctx.is_dated == true
 	rfacts := _regime_facts(facts, ctx.name)
 	validation.is_well_formed(rfacts, ctx.policy)
 	designations.is_well_formed(facts)
 	[found, applied] := reasons(facts, rfacts, ctx)
-} else := _decision(_entity_id(facts), [invalid_facts(fields)], false, rfacts, ctx) if {
+} else := _decision([invalid_facts(fields)], false, rfacts, ctx) if {
 	rfacts := _regime_facts(facts, ctx.name)
 	fields := validation.problems(rfacts, ctx.as_of, ctx.policy) | _designation_problems(facts)
 	fields != set()
-} else := _decision(facts.id, found, applied != [], rfacts, ctx) if {
+} else := _decision(found, applied != [], rfacts, ctx) if {
 	rfacts := _regime_facts(facts, ctx.name)
 	[found, applied] := reasons(facts, rfacts, ctx)
 }
@@ -461,10 +474,15 @@ _regime_facts(facts, name) := object.union(_base(facts), object.union(facts.regi
 
 _base(facts) := object.remove(facts, ["regimes", "designations", "faults", "ownership"])
 
-_decision(entity_id, found, is_excepted, rfacts, ctx) := object.union(
-	result.allowed(entity_id, ownership.summary(rfacts, ctx.policy), ctx.summary),
-	{"decision": result.outcome(found, is_excepted), "reasons": found},
-)
+# A regime's decision as the answer carries it: {"decision", "reasons", "ownership"} (see
+# decisions: the engine adds the entity and the regime's policy summary).
+_decision(found, is_excepted, rfacts, ctx) := {
+	"decision": result.outcome(found, is_excepted),
+	"reasons": found,
+	"ownership": ownership.summary(rfacts, ctx.policy),
+}
+
+_allow := {"decision": "allow", "reasons": []}
 
 _entity_id(facts) := facts.id if {
 	is_string(facts.id)

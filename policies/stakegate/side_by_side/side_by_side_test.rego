@@ -41,8 +41,8 @@ _facts(id, lists) := {
 	},
 }
 
-_decide(entities, names) := decided if {
-	decided := side_by_side.decisions with input as {"as_of": _as_of, "regimes": names, "entities": entities}
+_decide(entities, names) := answer.decisions if {
+	answer := side_by_side.decisions with input as {"as_of": _as_of, "regimes": names, "entities": entities}
 		with data.stakegate.config as _config
 }
 
@@ -61,20 +61,22 @@ test_decisions_combine_most_restrictive if {
 		"restricted_percent": {"min": 60, "max": 60, "min_exclusive": false, "max_exclusive": false},
 		"paths": [["x", "acme"]], "evidence": [],
 	}
-	lists := {
-		"entity": "acme", "decision": "deny", "reasons": [reason],
-		"ownership": _summary(_own(over, over)), "policy": _policy("lists", ">="),
-	}
+	lists := {"decision": "deny", "reasons": [reason], "ownership": _summary(_own(over, over))}
 	d == object.union(lists, {
+		"entity": "acme",
+		"policy": _policy("lists", ">="),
 		"reasons": [object.union(reason, {"regime": "lists"})],
 		"regimes": {
-			"restricted-regions": {
-				"entity": "acme", "decision": "allow", "reasons": [],
-				"ownership": _summary(_own(_zero, _zero)), "policy": _policy("restricted-regions", ">"),
-			},
+			"restricted-regions": {"decision": "allow", "reasons": [], "ownership": _summary(_own(_zero, _zero))},
 			"lists": lists,
 		},
 	})
+}
+
+test_decisions_name_each_regimes_policy_once if {
+	answer := side_by_side.decisions with input as {"as_of": _as_of, "regimes": ["lists"], "entities": []}
+		with data.stakegate.config as _config
+	answer == {"policies": {"lists": _policy("lists", ">=")}, "decisions": []}
 }
 
 test_decisions_allow_has_the_first_regimes_policy if {
@@ -92,6 +94,8 @@ test_decisions_need_known_distinct_regimes if {
 	not _decide(entities, [])
 	not side_by_side.decisions with input as {"as_of": _as_of, "entities": entities} with data.stakegate.config as _config
 	_decide([], ["lists"]) == []
+	[d] := _decide([object.union(_facts("acme", _own(_zero, _zero)), {"id": 7})], ["lists"])
+	d.entity == null
 }
 
 test_regime_not_in_force if {
@@ -129,8 +133,9 @@ test_bis_suspension_dates if {
 	}
 	outcomes := {day: d.decision |
 		some day in ["2025-09-28", "2025-09-29", "2025-11-09", "2025-11-10", "2026-11-09", "2026-11-10", "2026-11-30"]
-		[d] := side_by_side.decisions with input as {"as_of": day, "regimes": ["us-bis-affiliates"], "entities": [facts]}
+		answer := side_by_side.decisions with input as {"as_of": day, "regimes": ["us-bis-affiliates"], "entities": [facts]}
 			with data.stakegate.config as data.stakegate.testdata.config
+		[d] := answer.decisions
 	}
 	outcomes == {
 		"2025-09-28": "allow", "2025-09-29": "deny", "2025-11-09": "deny", "2025-11-10": "allow",
@@ -166,8 +171,9 @@ test_missing_regime_facts_are_invalid_facts if {
 }
 
 test_bad_as_of_is_invalid_facts if {
-	[d] := side_by_side.decisions with input as {"as_of": "today", "regimes": ["later"], "entities": [_facts("x", _own(_zero, _zero))]}
+	answer := side_by_side.decisions with input as {"as_of": "today", "regimes": ["later"], "entities": [_facts("x", _own(_zero, _zero))]}
 		with data.stakegate.config as _config
+	[d] := answer.decisions
 	d.regimes.later.reasons == [{"code": "invalid_facts", "severity": "review", "fields": ["as_of"]}]
 }
 
@@ -196,8 +202,9 @@ test_location_only_under_regions if {
 test_exception_applies_under_each_regime if {
 	config := object.union(_config, {"exceptions": [{"entity": "acme", "reason": "r", "approver": "a", "expires": "2027-01-01"}]})
 	over := _with_paths(_bare(60, 60))
-	[d] := side_by_side.decisions with input as {"as_of": _as_of, "regimes": ["lists"], "entities": [_facts("acme", _own(over, over))]}
+	answer := side_by_side.decisions with input as {"as_of": _as_of, "regimes": ["lists"], "entities": [_facts("acme", _own(over, over))]}
 		with data.stakegate.config as config
+	[d] := answer.decisions
 	d.decision == "allow"
 	[r.code | some r in d.regimes.lists.reasons] == ["restricted_ownership", "exception_applied"]
 }
