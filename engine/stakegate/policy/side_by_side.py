@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from stakegate.errors import FactsValidationError, PolicyEvaluationError
-from stakegate.policy.decision import Decision, _plain_decision
+from stakegate.policy.decision import _OUTCOMES, Decision, _plain_decision, _plain_range
 from stakegate.policy.schemas import validate
 
 __all__ = ["SIDE_BY_SIDE", "side_by_side_body", "verify_side_by_side"]
@@ -28,6 +28,7 @@ __all__ = ["SIDE_BY_SIDE", "side_by_side_body", "verify_side_by_side"]
 SIDE_BY_SIDE = "stakegate.side_by_side.decisions"
 # A regime's decision in OPA's answer, before the engine completes it.
 _LEAN_KEYS = frozenset({"decision", "reasons", "ownership"})
+_METHODS = frozenset({"control", "look_through"})
 
 
 def side_by_side_body(as_of: date, regimes: Sequence[str], entities: Iterable[bytes]) -> bytes:
@@ -63,6 +64,22 @@ def _check(doc: dict[str, Any], what: str) -> None:
         raise PolicyEvaluationError(str(err)) from err
 
 
+def _plain_lean(lean: dict[str, Any]) -> bool:
+    """A regime's decision without reasons that the schema accepts once completed (its policy
+    summary, the same for every decision, was checked once)."""
+    outcome, reasons, ownership = lean["decision"], lean["reasons"], lean["ownership"]
+    return (
+        type(outcome) is str
+        and outcome in _OUTCOMES
+        and type(reasons) is list
+        and not reasons
+        and type(ownership) is dict
+        and ownership.keys() == _METHODS
+        and _plain_range(ownership["control"])
+        and _plain_range(ownership["look_through"])
+    )
+
+
 def verify_side_by_side(
     answer: Any,
     entity_ids: Sequence[str],
@@ -78,12 +95,23 @@ def verify_side_by_side(
     policies = answer.get("policies")
     if not isinstance(policies, dict) or set(policies) != set(asked):
         raise PolicyEvaluationError(f"side-by-side answer does not name the regimes {asked}")
+    # Each regime's policy summary, checked once here (a decision gets a copy).
     summaries: dict[str, dict[str, Any]] = {}
     for regime in asked:
         summary = policies[regime]
         if not isinstance(summary, dict) or summary.get("regime") != regime:
             raise PolicyEvaluationError(f"regime {regime!r}: policy summary names another regime")
         summaries[regime] = {**summary, "revision": revision}
+        probe = {
+            "entity": "-",
+            "decision": "allow",
+            "reasons": [],
+            "ownership": {"control": {"min": 0, "max": 0}, "look_through": {"min": 0, "max": 0}},
+            "policy": summaries[regime],
+            "as_of": as_of,
+        }
+        if not _plain_decision(probe, regime=True):
+            _check(probe, f"regime {regime!r}: policy summary")
     raw = answer["decisions"]
     if len(raw) != len(entity_ids):
         raise PolicyEvaluationError(
@@ -115,12 +143,12 @@ def verify_side_by_side(
                 "decision": lean["decision"],
                 "reasons": lean["reasons"],
                 "ownership": lean["ownership"],
-                "policy": dict(summaries[regime]),
+                "policy": dict(summaries[regime]),  # each decision its own (callers change them)
                 "as_of": as_of,
             }
             if name is not None:
                 nested["name"] = name
-            if not _plain_decision(nested, regime=True):
+            if not _plain_lean(lean):
                 _check(nested, f"regime {regime!r} decision for entity {entity_id!r}")
             full[regime] = nested
         doc["regimes"] = full
