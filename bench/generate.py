@@ -10,7 +10,10 @@ known as a band. ``generate`` draws such a register (seeded, so runs are compara
 * 3% of entities restricted (CN/RU/KP/IR), 0.5% with no jurisdiction (unknown);
 * 10% of shares are bands ``{min, max}``;
 * every entity's incoming shares sum below 100 (max bounds included), so no cycle is closed and
-  the registry loader accepts it.
+  the registry loader accepts it;
+* with ``designations`` (e.g. 0.03), that share of entities is on a sanctions list (the lists the
+  regimes name, a fifth of them on two lists), a tenth of those delisted before 2026, drawn from
+  a separate random stream so the rest of the register is the same as without.
 
 ``python bench/generate.py 100000 out.json`` writes a native registry (JSON, or YAML when the
 name ends in ``.yaml``/``.yml``) for end-to-end benchmarks.
@@ -30,6 +33,7 @@ from stakegate.ownership.graph import Status
 from stakegate.ownership.interval import Interval
 
 RESTRICTED = ("CN", "RU", "KP", "IR", "RU-MOW")
+LISTS = ("us_ofac_sdn", "eu_fsf", "gb_fcdo_sanctions", "us_bis_entity_list", "us_bis_meu_list")
 CLEAR = ("SG", "GB", "US", "DE", "KY", "NL", "LU", "HK", "JP", "CH", "VG", "IE")
 
 
@@ -41,9 +45,12 @@ class Synthetic:
     jurisdiction: list[str | None]
     status: list[Status]
     edges: list[tuple[str, str, Interval]]
+    designations: dict[int, list[dict[str, str]]] | None = None
 
 
-def generate(n: int, seed: int = 0, hub_cycles: bool = False) -> Synthetic:
+def generate(
+    n: int, seed: int = 0, hub_cycles: bool = False, designations: float = 0.0
+) -> Synthetic:
     """A register of ``n`` entities and about ``2 n`` ownership edges."""
     rnd = random.Random(seed)
     width = len(str(n))
@@ -94,7 +101,26 @@ def generate(n: int, seed: int = 0, hub_cycles: bool = False) -> Synthetic:
         if share > 0.0:
             room[o] -= share
             edges.append((ids[d], ids[o], Interval.exact(share)))
-    return Synthetic(ids, jurisdiction, status, edges)
+    return Synthetic(ids, jurisdiction, status, edges, _designations(n, seed, designations))
+
+
+def _designations(n: int, seed: int, share: float) -> dict[int, list[dict[str, str]]] | None:
+    if share <= 0.0:
+        return None
+    rnd = random.Random(f"designations-{seed}")
+    out: dict[int, list[dict[str, str]]] = {}
+    for i in range(n):
+        if rnd.random() >= share:
+            continue
+        lists = rnd.sample(LISTS, 2 if rnd.random() < 0.2 else 1)
+        year = rnd.randint(2014, 2025)
+        out[i] = []
+        for name in lists:
+            item = {"list": name, "since": f"{year}-{rnd.randint(1, 12):02d}-01"}
+            if rnd.random() < 0.1:
+                item["until"] = f"{year + 1}-06-30"
+            out[i].append(item)
+    return out
 
 
 def _maybe_band(rnd: random.Random, share: float) -> Interval:
@@ -110,6 +136,8 @@ def registry_document(reg: Synthetic) -> dict[str, Any]:
         record: dict[str, Any] = {"id": entity_id, "type": "company"}
         if reg.jurisdiction[i] is not None:
             record["jurisdiction"] = reg.jurisdiction[i]
+        if reg.designations and i in reg.designations:
+            record["designations"] = reg.designations[i]
         entities.append(record)
     ownership = [
         {
@@ -143,8 +171,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="output file (.json, .yaml or .yml)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hub-cycles", action="store_true", help="one large cyclic component")
+    parser.add_argument(
+        "--designations", type=float, default=0.0, help="share of entities on a list (0.03: 3%%)"
+    )
     args = parser.parse_args(argv)
-    reg = generate(args.entities, args.seed, args.hub_cycles)
+    reg = generate(args.entities, args.seed, args.hub_cycles, args.designations)
     write_registry(reg, args.out)
     print(f"{args.out}: {len(reg.ids)} entities, {len(reg.edges)} holdings", file=sys.stderr)
     return 0

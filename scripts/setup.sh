@@ -47,6 +47,17 @@ else
   echo "setup: warning: pdftotext not installed (needed by the PDF report test); as root: apt-get install poppler-utils" >&2
 fi
 
+# --- ICU headers (libicu-dev; PyICU, which followthemoney needs, builds from source) ---------
+if dpkg -s libicu-dev >/dev/null 2>&1 && command -v pkg-config >/dev/null; then
+  echo "setup: libicu-dev already installed"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing libicu-dev and pkg-config (Debian packages, to build PyICU)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config >/dev/null
+else
+  echo "setup: warning: libicu-dev not installed (PyICU will not build); as root: apt-get install libicu-dev pkg-config" >&2
+fi
+
 # --- Python ------------------------------------------------------------------------------
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

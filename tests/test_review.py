@@ -237,6 +237,7 @@ def test_rego_and_documentation_changes(bundles, tmp_path: Path):
         "data.stakegate.main.decisions",
         "data.stakegate.params.effective",
         "data.stakegate.regions.classification",
+        "data.stakegate.side_by_side.decisions",
         "data.stakegate.view.policy",
     ]
     titles = {r["path"]: r["title"] for r in rules}

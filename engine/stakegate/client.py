@@ -7,6 +7,9 @@ the entity asked about raises an ``EngineError``; a caller can never read a fail
     with stakegate.Client("http://127.0.0.1:8000", api_key=...) as client:
         if client.decide("acme-sg")["decision"] != "allow":
             ...
+
+A server started with ``serve --regimes`` answers every decision with ``regimes``: each
+regime's own decision by name (docs/regimes.md); the client checks those too.
 """
 
 from __future__ import annotations
@@ -132,7 +135,8 @@ class Client:
 
 
 def _checked(doc: object, entity_id: str | None) -> dict[str, Any]:
-    """Accept only a decision for the entity asked about, with a known outcome and an id."""
+    """Accept only a decision for the entity asked about, with a known outcome and an id, and
+    (side by side) a known outcome for the entity under every regime."""
     if (
         not isinstance(doc, dict)
         or doc.get("decision") not in _OUTCOMES
@@ -140,6 +144,21 @@ def _checked(doc: object, entity_id: str | None) -> dict[str, Any]:
         or (entity_id is not None and doc.get("entity") != entity_id)
     ):
         raise PolicyEvaluationError(f"not a decision for {entity_id!r}: {str(doc)[:200]}")
+    if "regimes" in doc:
+        regimes = doc["regimes"]
+        if (
+            not isinstance(regimes, dict)
+            or not regimes
+            or not all(
+                isinstance(d, dict)
+                and d.get("decision") in _OUTCOMES
+                and d.get("entity") == doc.get("entity")
+                for d in regimes.values()
+            )
+        ):
+            raise PolicyEvaluationError(
+                f"not a side-by-side decision for {entity_id!r}: {str(doc)[:200]}"
+            )
     return cast(dict[str, Any], doc)
 
 

@@ -21,7 +21,7 @@ from stakegate.bundles.gate import run_gate
 from stakegate.bundles.release import check_config
 from stakegate.bundles.trust import Trust, verify_bundle_with
 from stakegate.cli.changes import write_report
-from stakegate.cli.common import fail_at_edge, key_option, parse_date
+from stakegate.cli.common import fail_at_edge, key_option, parse_date, regimes_option
 from stakegate.registry.load import load_registry
 from stakegate.review.compare import compare_policies
 from stakegate.review.render import FORMATS
@@ -151,6 +151,10 @@ def verify(bundle_file: Path, key: Path | None) -> None:
 @click.option(
     "--as-of", callback=parse_date, default=None, help="Decision date (default: today, UTC)."
 )
+@regimes_option(
+    "Screen under these regimes side by side under both policies (all: every regime of NEW): "
+    "the report adds each regime's own impact (docs/regimes.md)."
+)
 @key_option
 @fail_at_edge
 def diff(
@@ -161,8 +165,11 @@ def diff(
     out: str,
     as_of: date | None,
     key: Path | None,
+    regimes: tuple[str, ...] | None = None,
 ) -> None:
-    report = compare_policies(old, new, load_registry(registry), public_key=key, as_of=as_of)
+    report = compare_policies(
+        old, new, load_registry(registry), public_key=key, as_of=as_of, regimes=regimes
+    )
     write_report(report, fmt, out)
 
 

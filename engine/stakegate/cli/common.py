@@ -32,6 +32,8 @@ __all__ = [
     "key_option",
     "load_registry_files",
     "parse_date",
+    "parse_regimes",
+    "regimes_option",
     "trust_options",
 ]
 
@@ -144,6 +146,33 @@ def _message(err: EngineError) -> str:
     if isinstance(err, InputError) and err.param:
         return f"--{err.param.replace('_', '-')}: {err.detail}"
     return str(err)
+
+
+def parse_regimes(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """Click callback for ``--regimes NAME[,NAME...]`` or ``--regimes all``: the names, in order
+    (the policy's view checks that they exist)."""
+    if value is None:
+        return None
+    names = tuple(part.strip() for part in value.split(","))
+    if not all(names):
+        raise click.BadParameter(f"{value!r}: an empty regime name (NAME[,NAME...] or all)")
+    if "all" in names and len(names) > 1:
+        raise click.BadParameter(f"{value!r}: 'all' stands alone")
+    return names
+
+
+def regimes_option(help_text: str) -> Callable[[F], F]:
+    """``--regimes NAME[,NAME...]|all``: decide under these regimes side by side."""
+    return click.option(
+        "--regimes",
+        "regimes",
+        callback=parse_regimes,
+        default=None,
+        metavar="NAME[,NAME...]|all",
+        help=help_text,
+    )
 
 
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

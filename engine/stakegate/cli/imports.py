@@ -40,8 +40,8 @@ _SUFFIXES = (".yaml", ".yml", ".json")
 
 @click.command(
     "import",
-    help="Convert ownership data in FORMAT (bods, gleif, uk-psc) from INPUT files into a native "
-    "registry. Counts of entities, ownership records and skipped records go to stderr.",
+    help="Convert ownership data in FORMAT (bods, ftm, gleif, uk-psc) from INPUT files into a "
+    "native registry. Counts of entities, ownership records and skipped records go to stderr.",
 )
 @click.argument("fmt", metavar="FORMAT", type=click.Choice(sorted(FORMATS)))
 @click.argument(

@@ -29,6 +29,7 @@ from stakegate.cli.common import (
     fail_at_edge,
     load_registry_files,
     parse_date,
+    regimes_option,
     trust_options,
 )
 from stakegate.cli.imports import import_command
@@ -42,7 +43,7 @@ from stakegate.cli.serve import register as register_service_commands
 from stakegate.errors import InputError
 from stakegate.importers import FORMATS
 from stakegate.outfile import check_output_path
-from stakegate.policy.facts import DataFaultMode, RegistryFacts
+from stakegate.policy.facts import DataFaultMode
 from stakegate.policy.pipeline import Screener, connect, require_entities
 
 
@@ -72,7 +73,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Choice([NATIVE, *sorted(FORMATS)]),
             default=NATIVE,
             show_default=True,
-            help="Read the registry files directly as BODS, GLEIF or UK PSC data.",
+            help="Read the registry files directly as BODS, FollowTheMoney, GLEIF or UK PSC data.",
         ),
         click.option(
             "--policy",
@@ -99,17 +100,26 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
             "'review' screens on, faulty entities get review (data_fault) and a summary goes "
             "to stderr."
         ),
+        regimes_option(
+            "Decide under these regimes of the policy side by side (e.g. "
+            "us-ofac-50,uk-ownership, or all): every decision then carries each regime's own "
+            "under 'regimes', and its decision is the most restrictive (docs/regimes.md)."
+        ),
     ]
     for option in reversed(options):
         func = option(func)
     return trust_options(func)
 
 
-def _fault_summary(facts: RegistryFacts) -> None:
+def _fault_summary(screener: Screener) -> None:
     """Every data fault the run screened on (``--data-faults review``), to stderr."""
+    facts = screener.facts
     lines = list(
         dict.fromkeys(fault.describe() for faults in facts.faults.values() for fault in faults)
     )
+    regimes = screener.pipeline.regimes
+    if regimes is not None:
+        lines = list(dict.fromkeys([*lines, *regimes.fault_lines()]))
     if lines:
         entities = len(facts.faults)
         click.echo(
@@ -120,6 +130,11 @@ def _fault_summary(facts: RegistryFacts) -> None:
         )
         for line in lines:
             click.echo(f"  - {line}", err=True)
+
+
+def _regime_names(screener: Screener) -> list[str] | None:
+    regimes = screener.pipeline.regimes
+    return None if regimes is None else regimes.names
 
 
 @click.group(help="Decide whether entities may use a service under the restricted-ownership rule.")
@@ -153,18 +168,19 @@ def check(
     data_faults: DataFaultMode,
     fmt: str,
     trust: Trust,
+    regimes: tuple[str, ...] | None = None,
 ) -> None:
     loaded = load_registry_files(registry, registry_format, as_of)
     require_entities(loaded, [entity_id])
     with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
-        screener = Screener(connection, loaded, as_of, data_faults=data_faults)
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults, regimes=regimes)
         decision = screener.decide([entity_id])[0]
-    _fault_summary(screener.facts)
+    _fault_summary(screener)
     if fmt == "json":
         click.echo(json.dumps(decision, indent=2, ensure_ascii=False))
         return
     with atomic_output("-") as handle:
-        writer = make_writer(fmt, handle, len(entity_id))
+        writer = make_writer(fmt, handle, len(entity_id), _regime_names(screener))
         writer.write(decision)
         writer.close()
 
@@ -213,6 +229,7 @@ def screen(
     progress: bool | None,
     trust: Trust,
     compare_to_file: Path | None = None,
+    regimes: tuple[str, ...] | None = None,
 ) -> None:
     if compare_to_file is not None and (fmt != "jsonl" or out in ("-", None)):
         raise InputError("needs --format jsonl and --out FILE", param="compare_to")
@@ -228,10 +245,10 @@ def screen(
     width = max((len(e) for e in loaded.entities), default=6)
     counts: dict[str, int] = {}
     with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
-        screener = Screener(connection, loaded, as_of, data_faults=data_faults)
-        _fault_summary(screener.facts)
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults, regimes=regimes)
+        _fault_summary(screener)
         with atomic_output(out) as handle:
-            writer = make_writer(fmt, handle, width)
+            writer = make_writer(fmt, handle, width, _regime_names(screener))
             with Progress(len(loaded.entities), "screening", progress) as report:
                 for decision in screener.screen(on_batch=report.advance):
                     writer.write(decision)

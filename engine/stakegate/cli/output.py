@@ -101,14 +101,27 @@ _CSV_COLUMNS = [
 ]
 
 
+def _regime_cell(decision: Decision, regime: str) -> str:
+    """One regime's outcome and its restricted share under its method (``deny 60%``)."""
+    regimes: dict[str, Decision] = decision.get("regimes") or {}
+    own = regimes.get(regime)
+    if own is None:
+        return "?"
+    method = "look_through" if own["policy"]["method"] == "look_through" else "control"
+    share = _percent(own["ownership"].get(method))
+    return own["decision"] if share in ("", "0") else f"{own['decision']} {share}%"
+
+
 class _Csv:
-    def __init__(self, handle: IO[str]) -> None:
+    def __init__(self, handle: IO[str], regimes: list[str] | None = None) -> None:
         self.writer = csv.writer(handle, lineterminator="\n")
-        self.writer.writerow(_CSV_COLUMNS)
+        self.regimes = regimes or []
+        self.writer.writerow(_CSV_COLUMNS + [f"regime:{name}" for name in self.regimes])
         self.handle = handle
 
     def write(self, decision: Decision) -> None:
         own = decision["ownership"]
+        regimes: dict[str, Decision] = decision.get("regimes") or {}
         self.writer.writerow(
             [
                 decision["entity"],
@@ -121,6 +134,7 @@ class _Csv:
                 own["look_through"]["max"],
                 decision["policy"]["revision"],
                 decision["as_of"],
+                *(regimes[name]["decision"] if name in regimes else "" for name in self.regimes),
             ]
         )
 
@@ -131,8 +145,18 @@ class _Csv:
 class _Table:
     _NAME_WIDTH = 32
 
-    def __init__(self, handle: IO[str], entity_width: int) -> None:
+    def __init__(
+        self, handle: IO[str], entity_width: int, regimes: list[str] | None = None
+    ) -> None:
         self.handle = handle
+        self.regimes = regimes
+        if regimes is not None:
+            # One column per regime: its outcome and share (``_regime_cell``).
+            widths = [max(len(name), 16) for name in regimes]
+            columns = "".join(f"{{:<{w}}}  " for w in widths)
+            self.row = f"{{:<{entity_width}}}  {{:<{self._NAME_WIDTH}}}  {{:<8}}  {columns}{{}}\n"
+            handle.write(self.row.format("ENTITY", "NAME", "DECISION", *regimes, "REASONS"))
+            return
         self.row = (
             f"{{:<{entity_width}}}  {{:<{self._NAME_WIDTH}}}  {{:<8}}  {{:>12}}  {{:>14}}  {{}}\n"
         )
@@ -145,6 +169,15 @@ class _Table:
         name = decision.get("name", "")
         if len(name) > self._NAME_WIDTH:
             name = name[: self._NAME_WIDTH - 1] + "…"
+        if self.regimes is not None:
+            cells = [_regime_cell(decision, regime) for regime in self.regimes]
+            codes = sorted(dict.fromkeys(str(r.get("code")) for r in decision["reasons"]))
+            self.handle.write(
+                self.row.format(
+                    decision["entity"], name, decision["decision"], *cells, ", ".join(codes)
+                )
+            )
+            return
         self.handle.write(
             self.row.format(
                 decision["entity"],
@@ -188,8 +221,11 @@ class _Text:
         self.handle.flush()
 
 
-def make_writer(fmt: str, handle: IO[str], entity_width: int = 20) -> DecisionWriter:
-    """A writer of decisions in one of ``SCREEN_FORMATS``."""
+def make_writer(
+    fmt: str, handle: IO[str], entity_width: int = 20, regimes: list[str] | None = None
+) -> DecisionWriter:
+    """A writer of decisions in one of ``SCREEN_FORMATS``; ``regimes``: the regimes decided
+    under side by side, a column each in ``table`` and ``csv``."""
     if fmt == "jsonl":
         return _JsonLines(handle)
     if fmt == "json":
@@ -197,9 +233,9 @@ def make_writer(fmt: str, handle: IO[str], entity_width: int = 20) -> DecisionWr
     if fmt == "text":
         return _Text(handle)
     if fmt == "csv":
-        return _Csv(handle)
+        return _Csv(handle, regimes)
     if fmt == "table":
-        return _Table(handle, max(6, min(entity_width, 48)))
+        return _Table(handle, max(6, min(entity_width, 48)), regimes)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -223,4 +259,8 @@ def format_text(decision: Decision) -> str:
         "  reasons:" if decision["reasons"] else "  reasons: none",
     ]
     lines.extend(_reason_line(decision, reason) for reason in decision["reasons"])
+    regimes: dict[str, Decision] = decision.get("regimes") or {}
+    for regime, under in regimes.items():
+        codes = ", ".join(str(r.get("code")) for r in under["reasons"]) or "no reasons"
+        lines.append(f"  regime {regime}: {under['decision'].upper()} ({codes})")
     return "\n".join(lines) + "\n"

@@ -20,7 +20,7 @@ import click
 from stakegate import settings
 from stakegate.bundles.trust import Trust
 from stakegate.cli.audit import audit
-from stakegate.cli.common import fail_at_edge, parse_date, trust_options
+from stakegate.cli.common import fail_at_edge, parse_date, regimes_option, trust_options
 from stakegate.errors import InputError
 
 if TYPE_CHECKING:
@@ -104,6 +104,10 @@ R = TypeVar("R")
     help="POST each reload's flipped decisions to this URL as one JSON document (at least "
     "once, retried, bounded; see docs/DEPLOYMENT.md); also STAKEGATE_SERVICE_NOTIFY_URL.",
 )
+@regimes_option(
+    "Decide every request under these regimes side by side (e.g. us-ofac-50,uk-ownership, or "
+    "all): each decision carries every regime's own under 'regimes' (docs/regimes.md)."
+)
 @trust_options
 @fail_at_edge
 def serve(
@@ -121,6 +125,7 @@ def serve(
     as_of: date | None,
     notify_url: str | None,
     trust: Trust,
+    regimes: tuple[str, ...] | None = None,
 ) -> None:
     import uvicorn
     import uvloop
@@ -155,6 +160,7 @@ def serve(
         audit_rotate_daily=audit_rotate_daily,
         audit_input=audit_input,
         notify_url=notify_url,
+        regimes=regimes,
     )
     ensure_descriptors(config.max_connections)
     limits = ConnectionLimits(config.header_timeout, config.body_timeout, config.max_connections)

@@ -23,6 +23,7 @@ __all__ = ["FORMATS", "ImportReport", "import_document", "load_foreign_registry"
 
 FORMATS: dict[str, str] = {
     "bods": "stakegate.importers.bods",
+    "ftm": "stakegate.importers.ftm",
     "gleif": "stakegate.importers.gleif",
     "uk-psc": "stakegate.importers.uk_psc",
 }

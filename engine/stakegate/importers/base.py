@@ -227,6 +227,10 @@ class RegistryBuilder:
                 record[key] = value
         self._entities[entity_id] = record
 
+    def designate(self, entity_id: str, designations: list[dict[str, Any]]) -> None:
+        """Record an entity's sanctions designations ({list, program?, since?, until?})."""
+        self._entities[entity_id]["designations"] = designations
+
     def remove_entity(self, entity_id: str) -> None:
         """Drop an entity and every holding that names it (a closed or replaced statement)."""
         self._entities.pop(entity_id, None)

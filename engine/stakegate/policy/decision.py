@@ -36,10 +36,12 @@ class PolicyInfo(TypedDict):
     method: str
     threshold: float
     comparison: str
+    regime: NotRequired[str]  # with --regimes: the regime decided under
 
 
 class Decision(TypedDict):
-    """One decision (docs/decisions.md; ``reasons`` entries vary by ``code``)."""
+    """One decision (docs/decisions.md; ``reasons`` entries vary by ``code``). With --regimes,
+    ``regimes`` holds each regime's own decision (docs/regimes.md)."""
 
     entity: str
     name: NotRequired[str]
@@ -48,6 +50,7 @@ class Decision(TypedDict):
     ownership: dict[str, Bounds]
     policy: PolicyInfo
     as_of: str
+    regimes: NotRequired[dict[str, Decision]]
 
 
 # A decision without reasons (every allow) is checked by ``_plain_decision`` instead of the
@@ -59,6 +62,7 @@ _OUTCOMES = frozenset(str(outcome) for outcome in Outcome)
 _METHOD_KEYS = frozenset({"control", "look_through"})
 _RANGE_KEYS = frozenset({"min", "max"})
 _POLICY_KEYS = frozenset({"revision", "method", "threshold", "comparison"})
+_REGIME_POLICY_KEYS = _POLICY_KEYS | {"regime"}
 _POLICY_METHODS = frozenset({"control", "look_through", "either"})
 _COMPARISONS = frozenset({">", ">="})
 _NUMBER = (int, float)
@@ -74,8 +78,9 @@ def _plain_range(bounds: Any) -> bool:
     )
 
 
-def _plain_decision(doc: dict[str, Any]) -> bool:
-    """True only for a decision without reasons that ``schemas/decision`` accepts."""
+def _plain_decision(doc: dict[str, Any], regime: bool = False) -> bool:
+    """True only for a decision without reasons that ``schemas/decision`` accepts (``regime``:
+    one made under a regime, whose policy also names it)."""
     keys = doc.keys()
     if not (keys == _DECISION_KEYS or (keys - _DECISION_KEYS == {"name"} and len(keys) == 7)):
         return False
@@ -96,8 +101,10 @@ def _plain_decision(doc: dict[str, Any]) -> bool:
         and _plain_range(ownership["control"])
         and _plain_range(ownership["look_through"])
         and type(policy) is dict
-        and policy.keys() == _POLICY_KEYS
+        and policy.keys() == (_REGIME_POLICY_KEYS if regime else _POLICY_KEYS)
     ):
+        return False
+    if regime and not (type(policy["regime"]) is str and policy["regime"]):
         return False
     revision, method = policy["revision"], policy["method"]
     threshold, comparison = policy["threshold"], policy["comparison"]

@@ -23,6 +23,7 @@ from stakegate.ownership.compute import (
 )
 from stakegate.ownership.graph import OwnershipGraph, Status
 from stakegate.ownership.interval import Interval, Threshold
+from stakegate.ownership.per_owner import PerOwnerResult
 from stakegate.policy.view import PolicyView
 from stakegate.registry.model import DataFault, Registry, pair_shares
 
@@ -45,14 +46,20 @@ class RegistryFacts:
     def __init__(
         self,
         registry: Registry,
-        result: OwnershipResult,
+        result: OwnershipResult | PerOwnerResult,
         threshold: Threshold,
         faults: Iterable[DataFault] = (),
+        index: dict[str, int] | None = None,
     ) -> None:
         self.registry = registry
         self.result = result
         self.threshold = threshold
-        self._index = {entity_id: i for i, entity_id in enumerate(registry.entities)}
+        # Entity id -> graph index; facts of several regimes of one registry share one.
+        self._index = (
+            index
+            if index is not None
+            else {entity_id: i for i, entity_id in enumerate(registry.entities)}
+        )
         # Data faults by entity (only when screening with --data-faults review).
         self.faults: dict[str, list[DataFault]] = {}
         for fault in faults:
@@ -132,6 +139,15 @@ class RegistryFacts:
                 option=orjson.OPT_SORT_KEYS,
             )
         )
+
+    @property
+    def index(self) -> dict[str, int]:
+        return self._index
+
+    def ownership_facts(self, entity_id: str) -> dict[str, Any]:
+        """The ``ownership`` member of one entity's facts (both methods)."""
+        index = self._index[entity_id]
+        return {method: self._method_facts(index, method) for method in METHODS}
 
     def entity_facts(self, entity_id: str) -> dict[str, Any]:
         """The facts of one entity, as the policy's input schema describes them."""

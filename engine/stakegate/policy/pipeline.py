@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import orjson
+
 from stakegate import settings
 from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
@@ -30,7 +32,11 @@ from stakegate.logs import get_logger
 from stakegate.policy.client import Answer, PolicyClient
 from stakegate.policy.decision import Decision, verify_decisions
 from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
+from stakegate.policy.regime_facts import RegimeFacts
+from stakegate.policy.regimes import resolve_regimes
 from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.schemas import validate_facts
+from stakegate.policy.side_by_side import SIDE_BY_SIDE, side_by_side_body, verify_side_by_side
 from stakegate.policy.view import VIEW_QUERY, PolicyView
 from stakegate.registry.faults import registry_as_of
 from stakegate.registry.load import load_registry
@@ -134,9 +140,12 @@ def request_body(as_of: date, entities: Iterable[bytes]) -> bytes:
 
 class Pipeline:
     """The facts of one registry under one policy view, as of one date; for any batch of its
-    entities, the request body and the verification of OPA's answer."""
+    entities, the request body and the verification of OPA's answer.
 
-    __slots__ = ("as_of", "facts", "view")
+    With ``regimes`` (names of the view's regimes, or ``["all"]``), facts are computed under
+    each of them too and decisions come from the side-by-side entrypoint (docs/regimes.md)."""
+
+    __slots__ = ("as_of", "facts", "regimes", "view")
 
     def __init__(
         self,
@@ -145,12 +154,18 @@ class Pipeline:
         as_of: date,
         *,
         data_faults: DataFaultMode = "error",
+        regimes: Sequence[str] | None = None,
     ) -> None:
         self.view = view
         self.as_of = as_of
+        # Checked before the (long) facts computation.
+        asked = resolve_regimes(regimes, view.regimes) if regimes is not None else None
         # The holdings and designations that count on the day decided for, and their faults.
         dated = registry_as_of(registry, as_of)
         self.facts: RegistryFacts = compute_facts(dated, view, mode=data_faults)
+        self.regimes: RegimeFacts | None = None
+        if asked is not None:
+            self.regimes = RegimeFacts.compute(self.facts, view, asked, as_of, data_faults)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.facts!r} as_of={self.as_of} revision={self.view.revision!r}>"
@@ -159,11 +174,26 @@ class Pipeline:
     def registry(self) -> Registry:
         return self.facts.registry
 
+    @property
+    def entrypoint(self) -> str:
+        """The query that decides this pipeline's batches."""
+        return DECISIONS if self.regimes is None else SIDE_BY_SIDE
+
     def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
-        """The facts of ``entity_ids`` as JSON (see ``RegistryFacts.encoded``)."""
-        return self.facts.encoded(entity_ids)
+        """The facts of ``entity_ids`` as JSON: built by construction (``RegistryFacts.encoded``)
+        under the plain rule; side by side, each extended by its regimes' facts and checked
+        against the facts schema."""
+        if self.regimes is None:
+            return self.facts.encoded(entity_ids)
+        docs = [self.facts.entity_facts(entity_id) for entity_id in entity_ids]
+        for doc, entity_id in zip(docs, entity_ids, strict=True):
+            self.regimes.extend(doc, entity_id)
+        validate_facts({"as_of": self.as_of.isoformat(), "entities": docs}, "facts document")
+        return [orjson.dumps(doc) for doc in docs]
 
     def body(self, entities: Iterable[bytes]) -> bytes:
+        if self.regimes is not None:
+            return side_by_side_body(self.as_of, self.regimes.names, entities)
         return request_body(self.as_of, entities)
 
     def verify(self, answer: Answer, entity_ids: Sequence[str]) -> list[Decision]:
@@ -176,10 +206,14 @@ class Pipeline:
                 f"{self.view.revision!r}"
             )
         raw = answer.result
-        if not isinstance(raw, list):
-            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
         entities = self.registry.entities
         names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
+        if self.regimes is not None:
+            return verify_side_by_side(
+                raw, entity_ids, self.regimes.names, revision, self.as_of.isoformat(), names
+            )
+        if not isinstance(raw, list):
+            raise PolicyEvaluationError(f"decisions are not an array: {str(raw)[:200]}")
         return verify_decisions(raw, entity_ids, revision, self.as_of.isoformat(), names)
 
 
@@ -216,10 +250,11 @@ class Screener:
         as_of: date | None = None,
         *,
         data_faults: DataFaultMode = "error",
+        regimes: Sequence[str] | None = None,
     ) -> None:
         self.connection = connection
         self.pipeline = Pipeline(
-            connection.view, registry, as_of or today(), data_faults=data_faults
+            connection.view, registry, as_of or today(), data_faults=data_faults, regimes=regimes
         )
         log.info(
             "Facts computed",
@@ -241,7 +276,7 @@ class Screener:
         return self._ask(entity_ids, self.pipeline.body(self.pipeline.encoded(entity_ids)))
 
     def _ask(self, entity_ids: Sequence[str], body: bytes) -> list[Decision]:
-        answer = self.connection.client.query(DECISIONS, body)
+        answer = self.connection.client.query(self.pipeline.entrypoint, body)
         return self.pipeline.verify(answer, entity_ids)
 
     def screen(
@@ -302,12 +337,15 @@ def check(
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
     trust: Trust | None = None,
+    regimes: Sequence[str] | None = None,
 ) -> Decision:
-    """Decide one entity as of ``as_of`` (default: today, UTC): the library ``stakegate check``."""
+    """Decide one entity as of ``as_of`` (default: today, UTC): the library ``stakegate check``.
+    ``regimes``: decide under these regimes side by side (names, or ``["all"]``)."""
     loaded = _registry(registry)
     require_entities(loaded, [entity_id])
     with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
-        return Screener(connection, loaded, as_of, data_faults=data_faults).decide([entity_id])[0]
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults, regimes=regimes)
+        return screener.decide([entity_id])[0]
 
 
 def screen(
@@ -318,8 +356,11 @@ def screen(
     as_of: date | None = None,
     data_faults: DataFaultMode = "error",
     trust: Trust | None = None,
+    regimes: Sequence[str] | None = None,
 ) -> list[Decision]:
-    """Decide every entity as of ``as_of`` (default: today): the library ``stakegate screen``."""
+    """Decide every entity as of ``as_of`` (default: today): the library ``stakegate screen``.
+    ``regimes``: decide under these regimes side by side (names, or ``["all"]``)."""
     loaded = _registry(registry)
     with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
-        return list(Screener(connection, loaded, as_of, data_faults=data_faults).screen())
+        screener = Screener(connection, loaded, as_of, data_faults=data_faults, regimes=regimes)
+        return list(screener.screen())

@@ -19,6 +19,7 @@ from stakegate.errors import PolicyEvaluationError
 from stakegate.ownership.graph import Status
 from stakegate.ownership.interval import Comparison, Interval, Threshold
 from stakegate.policy.client import Answer
+from stakegate.policy.regimes import RegimeParams, parse_regimes
 from stakegate.registry.model import Entity
 
 __all__ = ["VIEW_QUERY", "Method", "PolicyParams", "PolicyView"]
@@ -109,6 +110,9 @@ class PolicyView:
     classification: Mapping[str, str | None]
     # What a decision reports when OPA names no bundle revision (a policy directory's hash).
     fallback_revision: str = "unknown"
+    # Every regime the policy defines, the default (the top-level parameters) first; none for a
+    # policy built before regimes (policy/regimes.py).
+    regimes: tuple[RegimeParams, ...] = ()
 
     @classmethod
     def from_answer(cls, answer: Answer, fallback_revision: str) -> PolicyView:
@@ -123,11 +127,13 @@ class PolicyView:
             isinstance(region, str | None) for region in classification.values()
         ):
             raise PolicyEvaluationError(f"{VIEW_QUERY}: the classification is not an object")
+        params = PolicyParams.from_json(doc.get("params"))
         return cls(
             answer.revision or fallback_revision,
-            PolicyParams.from_json(doc.get("params")),
+            params,
             classification,
             fallback_revision,
+            parse_regimes(doc.get("regimes"), params.percent_tolerance),
         )
 
     def answered_revision(self, answer: Answer) -> str:

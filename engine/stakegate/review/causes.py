@@ -46,8 +46,9 @@ __all__ = [
 
 # Most changes attributed (one screening each): config/data.json has seven parameters today.
 MAX_CHANGES = 32
-# Makes a screener of a registry as of a date on an open policy.
-Screening = Callable[[Registry, date], Screener]
+# Makes a screener of a registry as of a date, under regimes side by side (None: the default),
+# on an open policy.
+Screening = Callable[[Registry, date, Sequence[str] | None], Screener]
 
 
 @dataclass(slots=True)
@@ -111,7 +112,9 @@ def open_policy(policy: Path, public_key: Path | None = None) -> Iterator[Screen
         client = PolicyClient(opa.url)
         try:
             connection = Connection(client, opa.revision, opa)
-            yield lambda registry, as_of: Screener(connection, registry, as_of)
+            yield lambda registry, as_of, regimes: Screener(
+                connection, registry, as_of, regimes=regimes
+            )
         finally:
             client.close()
 
@@ -122,10 +125,11 @@ def decide_under(
     as_of: date,
     entity_ids: Sequence[str],
     public_key: Path | None = None,
+    regimes: Sequence[str] | None = None,
 ) -> dict[str, Decision]:
     """The decisions of ``entity_ids`` under ``policy`` (a bundle or directory), in batches."""
     with open_policy(policy, public_key) as screener_for:
-        screener = screener_for(registry, as_of)
+        screener = screener_for(registry, as_of, regimes)
         size = settings.BATCH_SIZE
         found: dict[str, Decision] = {}
         for start in range(0, len(entity_ids), size):
@@ -140,8 +144,10 @@ def attribute(
     registry: Registry,
     as_of: date,
     entity_ids: Sequence[str],
+    regimes: Sequence[str] | None = None,
 ) -> Attribution:
-    """Apply each change alone to ``old`` and decide ``entity_ids`` under it."""
+    """Apply each change alone to ``old`` and decide ``entity_ids`` under it (side by side
+    under ``regimes`` when given, as the report compares)."""
     result = Attribution(change_names(old, new))
     if len(result.changes) > MAX_CHANGES:
         raise InputError(
@@ -155,7 +161,7 @@ def attribute(
         with tempfile.TemporaryDirectory(prefix="stakegate-variant-") as tmp:
             policy = write_policy(Path(tmp) / "policy", rego, data)
             try:
-                decisions = decide_under(policy, registry, as_of, entity_ids)
+                decisions = decide_under(policy, registry, as_of, entity_ids, None, regimes)
             except PolicyEvaluationError as err:
                 # e.g. new rules that need a parameter only NEW sets: not a cause on its own.
                 result.not_alone[change] = str(err)

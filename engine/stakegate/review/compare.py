@@ -9,18 +9,23 @@ same ``Screener`` as ``stakegate screen``) and counts every transition, so the n
 report are exactly what running ``screen`` with each policy would show. Every entity that flips
 carries its name, its reasons as sentences, the changes that cause the flip (``causes``), and a
 diagram of its owners.
+
+With ``regimes`` (docs/regimes.md) both policies decide side by side under the same regimes
+(``all``: every regime of NEW, which OLD must define too); the entities listed are those whose
+combined decision flips, and ``regimes`` counts every regime's own transitions.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from stakegate import settings
+from stakegate.errors import InputError
 from stakegate.registry.model import Entity, Registry
 from stakegate.review.book import Book, EntityInfo, located_regions, registry_owners, share_label
 from stakegate.review.causes import attribute, open_policy
@@ -42,6 +47,9 @@ class _Run:
     source: PolicySource
     results: dict[str, tuple[str, list[dict[str, Any]] | tuple[dict[str, Any], ...]]]
     policy: dict[str, Any]
+    # With regimes: the regimes decided under, and each entity's outcome under each.
+    regimes: list[str] | None = None
+    by_regime: dict[str, dict[str, str]] | None = None
 
 
 def location_caption(entity: Entity | None) -> str | None:
@@ -56,14 +64,53 @@ def location_caption(entity: Entity | None) -> str | None:
     return entity.jurisdiction
 
 
-def _screen(source: PolicySource, registry: Registry, as_of: date, key: Path | None) -> _Run:
+def _screen(
+    source: PolicySource,
+    registry: Registry,
+    as_of: date,
+    key: Path | None,
+    regimes: Sequence[str] | None = None,
+) -> _Run:
     results: dict[str, Any] = {}
     policy: dict[str, Any] = {}
+    by_regime: dict[str, dict[str, str]] | None = None
     with open_policy(source.path, key) as screener_for:
-        for decision in screener_for(registry, as_of).screen():
+        try:
+            screener = screener_for(registry, as_of, regimes)
+        except InputError as err:
+            raise InputError(f"{source.path}: {err.detail}", param=err.param) from None
+        names = None if screener.pipeline.regimes is None else screener.pipeline.regimes.names
+        if names is not None:
+            by_regime = {}
+        for decision in screener.screen():
             results[decision["entity"]] = (decision["decision"], decision["reasons"] or _NONE)
             policy = dict(decision["policy"])
-    return _Run(source, results, policy)
+            if by_regime is not None:
+                under = decision.get("regimes") or {}
+                by_regime[decision["entity"]] = {n: d["decision"] for n, d in under.items()}
+    return _Run(source, results, policy, names, by_regime)
+
+
+def regime_impact(old: _Run, new: _Run, entity_ids: Iterable[str]) -> dict[str, Any]:
+    """Per regime, the transitions of its own decisions and the unchanged counts."""
+    names = new.regimes or []
+    impact: dict[str, dict[str, int]] = {name: {} for name in names}
+    unchanged: dict[str, dict[str, int]] = {name: {} for name in names}
+    before, after = old.by_regime or {}, new.by_regime or {}
+    for entity_id in entity_ids:
+        b_all, a_all = before.get(entity_id, {}), after.get(entity_id, {})
+        for name in names:
+            b, a = b_all.get(name, "?"), a_all.get(name, "?")
+            if b == a:
+                unchanged[name][b] = unchanged[name].get(b, 0) + 1
+            else:
+                key = transition(b, a)
+                impact[name][key] = impact[name].get(key, 0) + 1
+    return {
+        "names": names,
+        "impact": {n: dict(sorted(v.items())) for n, v in impact.items()},
+        "unchanged": {n: dict(sorted(v.items())) for n, v in unchanged.items()},
+    }
 
 
 def _missing(items: Iterable[Any], others: list[Any]) -> list[Any]:
@@ -121,6 +168,15 @@ def documentation_changes(
     return changes
 
 
+def _regime_outcomes(old: _Run, new: _Run, entity_id: str) -> dict[str, Any]:
+    if new.regimes is None:
+        return {}
+    return {
+        "regimes_before": (old.by_regime or {}).get(entity_id, {}),
+        "regimes_after": (new.by_regime or {}).get(entity_id, {}),
+    }
+
+
 def _book(registry: Registry, run: _Run, owners: Mapping[str, tuple[tuple[str, str], ...]]) -> Book:
     def look(entity_id: str) -> EntityInfo:
         entity = registry.entities.get(entity_id)
@@ -143,12 +199,15 @@ def compare_policies(
     *,
     public_key: Path | None = None,
     as_of: date | None = None,
+    regimes: Sequence[str] | None = None,
 ) -> Report:
-    """Read both policies, screen ``registry`` under each, and describe every difference."""
+    """Read both policies, screen ``registry`` under each (side by side under ``regimes`` when
+    given), and describe every difference."""
     key = public_key or settings.BUNDLE_PUBLIC_KEY
     day = as_of or datetime.now(UTC).date()
     old_source, new_source = load_source(old_path, key), load_source(new_path, key)
-    old, new = _screen(old_source, registry, day, key), _screen(new_source, registry, day, key)
+    new = _screen(new_source, registry, day, key, regimes)
+    old = _screen(old_source, registry, day, key, new.regimes)
     impact: dict[str, int] = {}
     unchanged: dict[str, int] = {}
     reasons_changed: list[str] = []
@@ -162,7 +221,7 @@ def compare_policies(
             continue
         impact[transition(b, a)] = impact.get(transition(b, a), 0) + 1
         changed.append(entity_id)
-    attribution = attribute(old_source, new_source, registry, day, changed)
+    attribution = attribute(old_source, new_source, registry, day, changed, new.regimes)
     owners = registry_owners(registry, changed)
     old_book, new_book = _book(registry, old, owners), _book(registry, new, owners)
 
@@ -181,6 +240,7 @@ def compare_policies(
                 "reasons_after": list(a_reasons),
                 "sentences_before": decision_sentences(b, b_reasons, old.policy, old_book),
                 "sentences_after": decision_sentences(a, a_reasons, new.policy, new_book),
+                **_regime_outcomes(old, new, entity_id),
             }
 
     def diagram(entry: Entry, index: int) -> str:
@@ -209,5 +269,7 @@ def compare_policies(
         },
         "impact": dict(sorted(impact.items())),
     }
+    if new.regimes is not None:
+        doc["regimes"] = regime_impact(old, new, registry.entities)
     title = f"Policy review: stakegate {old_source.version} → {new_source.version}"
     return Report("policy", title, doc, {"entities": entities}, diagram)

@@ -116,7 +116,20 @@ def _impact_md(doc: dict[str, Any]) -> list[str]:
         names = doc["summary"]["reasons_changed"]
         shown = ", ".join(names[:50]) + (f" and {len(names) - 50} more" if len(names) > 50 else "")
         out.append(f"Same decision, different reasons ({len(names)}): {shown}")
-    return out + [""]
+    return out + _regimes_md(doc) + [""]
+
+
+def _regimes_md(doc: dict[str, Any]) -> list[str]:
+    """Each regime's own transitions (side-by-side reviews only)."""
+    regimes = doc.get("regimes")
+    if not regimes:
+        return []
+    out = ["", "### Impact per regime", "", "| Regime | Transitions | Unchanged |", "|---|---|---|"]
+    for name in regimes["names"]:
+        moves = ", ".join(f"{t} {n}" for t, n in regimes["impact"][name].items()) or "none"
+        same = ", ".join(f"{k} {v}" for k, v in regimes["unchanged"][name].items()) or "none"
+        out.append(f"| {name} | {moves} | {same} |")
+    return out
 
 
 def _entities_md(report: Report) -> Iterator[str]:

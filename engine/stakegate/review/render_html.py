@@ -108,7 +108,26 @@ def _impact(doc: dict[str, Any]) -> list[str]:
     if names:
         shown = ", ".join(names[:50]) + (f" and {len(names) - 50} more" if len(names) > 50 else "")
         line += f"; same decision, different reasons ({len(names)}): {escape(shown)}"
-    return h + [line + "</p>"]
+    return h + [line + "</p>"] + _regimes(doc)
+
+
+def _regimes(doc: dict[str, Any]) -> list[str]:
+    """Each regime's own transitions (side-by-side reviews only)."""
+    regimes = doc.get("regimes")
+    if not regimes:
+        return []
+    h = [
+        '<h3 id="impact-regimes">Impact per regime</h3>',
+        '<table id="regime-impact"><tr><th>Regime</th><th>Transitions</th><th>Unchanged</th></tr>',
+    ]
+    for name in regimes["names"]:
+        moves = ", ".join(f"{t} {n}" for t, n in regimes["impact"][name].items()) or "none"
+        same = ", ".join(f"{k} {v}" for k, v in regimes["unchanged"][name].items()) or "none"
+        h.append(
+            f'<tr data-regime="{escape(name)}"><td>{escape(name)}</td>'
+            f"<td>{escape(moves)}</td><td>{escape(same)}</td></tr>"
+        )
+    return h + ["</table>"]
 
 
 def _parameters(doc: dict[str, Any]) -> list[str]:

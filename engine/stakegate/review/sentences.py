@@ -179,6 +179,20 @@ def reason_sentence(
     if code == "invalid_facts":
         fields = ", ".join(str(f) for f in reason.get("fields", []))
         return f"The facts about it were missing or malformed ({fields}), so it needs review."
+    if code == "designated":
+        since = f" since {reason['since']}" if reason.get("since") else ""
+        program = f" ({reason['program']})" if reason.get("program") else ""
+        return f"It is itself on the list {reason.get('list')}{program}{since}."
+    if code == "regime_not_in_force":
+        windows = "; ".join(
+            f"from {w.get('from')}" + (f" until {w['until']}" if w.get("until") else "")
+            for w in reason.get("in_force", [])
+            if isinstance(w, Mapping)
+        )
+        return (
+            f"The regime {reason.get('regime')} is not in force on {reason.get('as_of')} "
+            f"(in force {windows or 'never'}), so it restricts nothing that day."
+        )
     details = ", ".join(f"{k} {v}" for k, v in reason.items() if k != "code")
     return f"Reason {code}" + (f": {details}." if details else ".")
 

@@ -82,6 +82,8 @@ class ServiceConfig:
     max_connections: int = field(default_factory=lambda: settings.SERVICE_MAX_CONNECTIONS)
     # Where each reload's flips are POSTed (service/notify.py); None: nowhere.
     notify_url: str | None = None
+    # Regimes every decision is made under side by side (docs/regimes.md); None: the default.
+    regimes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         check_sources(self.policy, self.opa_url, self.trust)

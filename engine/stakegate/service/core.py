@@ -34,7 +34,7 @@ from stakegate.errors import (
 from stakegate.logs import get_logger
 from stakegate.policy.client import Answer
 from stakegate.policy.decision import Decision
-from stakegate.policy.pipeline import DECISIONS, Pipeline, did_you_mean, today
+from stakegate.policy.pipeline import Pipeline, did_you_mean, today
 from stakegate.registry.load import parse_registry
 from stakegate.service.audit import AuditLog, utc_now
 from stakegate.service.audit.writer import open_audit_log
@@ -326,7 +326,9 @@ class DecisionService:
         elif subject not in registry.entities:
             raise FieldError(f"entity {subject!r} is not in 'facts.entities'", field="entity")
         async with self.acquire() as snap:
-            pipeline = Pipeline(snap.view, registry, snap.pipeline.as_of)
+            pipeline = Pipeline(
+                snap.view, registry, snap.pipeline.as_of, regimes=self.config.regimes
+            )
             (encoded,) = pipeline.encoded([subject])
             decided, opa_id = await self._decide(
                 snap, pipeline, pipeline.body([encoded]), [subject]
@@ -347,7 +349,7 @@ class DecisionService:
         a new policy revision under the facts reloads."""
         started = time.perf_counter()
         try:
-            answer: Answer = await snap.opa.query(DECISIONS, body)
+            answer: Answer = await snap.opa.query(pipeline.entrypoint, body)
         finally:
             self.metrics.opa_latency.observe(time.perf_counter() - started)
         try:
@@ -389,6 +391,7 @@ class DecisionService:
                     "policy_revision": decision["policy"]["revision"],
                     "ownership": decision["ownership"],
                     "policy": decision["policy"],
+                    **({"regimes": decision["regimes"]} if "regimes" in decision else {}),
                     **extra,
                 }
             )

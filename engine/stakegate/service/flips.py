@@ -21,7 +21,6 @@ from typing import Any, Final
 import orjson
 
 from stakegate.policy.decision import Decision
-from stakegate.policy.pipeline import DECISIONS
 from stakegate.service.snapshot import Snapshot
 
 __all__ = [
@@ -66,7 +65,9 @@ async def _decide(snapshot: Snapshot, ids: Sequence[str], chunk: int) -> AsyncIt
     pipeline, facts = snapshot.pipeline, snapshot.facts
     for start in range(0, len(ids), chunk):
         batch = list(ids[start : start + chunk])
-        answer = await snapshot.opa.query(DECISIONS, pipeline.body(facts[e].body for e in batch))
+        answer = await snapshot.opa.query(
+            pipeline.entrypoint, pipeline.body(facts[e].body for e in batch)
+        )
         for decision in pipeline.verify(answer, batch):
             yield decision
 

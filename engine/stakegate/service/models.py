@@ -18,6 +18,7 @@ __all__ = [
     "DecisionRequest",
     "DecisionResponse",
     "ErrorResponse",
+    "RegimeDecision",
 ]
 
 EntityId = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"\S")]
@@ -73,14 +74,37 @@ class Bounds(BaseModel):
     max: float
 
 
+class RegimeDecision(BaseModel):
+    """One regime's own decision, a full decision object (docs/regimes.md)."""
+
+    entity: str
+    name: str | None = Field(None, description="The entity's name, when the registry has one.")
+    decision: str = Field(description="allow, deny or review under this regime")
+    reasons: list[dict[str, Any]]
+    ownership: dict[str, Bounds]
+    policy: dict[str, Any] = Field(
+        description="revision, method, threshold, comparison, and regime (its name)"
+    )
+    as_of: str
+
+
 class DecisionResponse(BaseModel):
     """The decision JSON of the design (``schemas/decision.schema.json``) plus its audit id."""
 
     entity: str
+    name: str | None = Field(None, description="The entity's name, when the registry has one.")
     decision: str = Field(description="allow, deny or review")
     reasons: list[dict[str, Any]]
     ownership: dict[str, Bounds]
     policy: dict[str, Any] = Field(description="revision, method, threshold, comparison")
+    as_of: str | None = Field(None, description="The date the decision is for (YYYY-MM-DD).")
+    regimes: dict[str, RegimeDecision] | None = Field(
+        None,
+        description="Only when the server decides under several regimes (serve --regimes): "
+        "each regime's own decision by name. The decision around them is the most restrictive "
+        "(deny > review > allow), with the reasons of the regimes that gave it, each naming "
+        "its regime.",
+    )
     decision_id: str = Field(description="Identifies this decision's line in the audit log.")
 
 

@@ -120,7 +120,7 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
             view = connection.view
         finally:
             client.close()
-        pipeline = Pipeline(view, registry, day)
+        pipeline = Pipeline(view, registry, day, regimes=config.regimes)
         facts = _encode(pipeline)
     except BaseException:
         if local is not None:

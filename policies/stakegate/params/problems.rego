@@ -24,6 +24,7 @@ problems contains {"parameter": name, "value": null, "message": sprintf("%s: mis
 problems contains _problem(name, value, "is not a parameter") if {
 	some name, value in _config
 	not name in object.keys(_checks)
+	name != "regimes" # optional, validated in regimes.rego
 }
 
 problems contains _problem(name, value, message) if {

@@ -89,3 +89,15 @@ region_of(code, restricted) := country if {
 	normalized := _normalized(code)
 	restricted[normalized]
 } else := null
+
+# METADATA
+# title: Restricted classification
+# description: |
+#   {code: region} for every known code (upper case) that matches one of the `restricted` regions
+#   (a set of upper-case known codes), as known_classification maps it: the regions themselves and
+#   the subdivisions of each restricted country. What the policy view gives per regime, so that
+#   the engine classifies codes under each regime's regions without a classification per regime.
+restricted_classification(restricted) := object.union(
+	{region: region | some region in restricted},
+	{code: country | some country in restricted; some code in object.get(iso3166.subdivisions, country, [])},
+)

@@ -12,17 +12,20 @@ import data.stakegate.regions
 # METADATA
 # title: Policy view
 # description: |
-#   {"valid", "problems", "params", "classification"}, defined for every config. "problems" lists
-#   params.problems sorted by parameter (then message), [] when valid. "params" is
-#   params.effective and "classification" maps every known code (ISO 3166 and
-#   user_assigned_codes, upper case) to its restricted region or null; both are null when the
-#   config is invalid. A code absent from "classification" is unknown.
+#   {"valid", "problems", "params", "classification", "regimes"}, defined for every config.
+#   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
+#   is params.effective and "classification" maps every known code (ISO 3166 and
+#   user_assigned_codes, upper case) to its restricted region or null. "regimes" is
+#   params.regimes (the default first), each with "restricted_codes": {code: region} for the
+#   known codes its regions restrict (every other known code is clear under it). All three are
+#   null when the config is invalid. A code absent from "classification" is unknown.
 # entrypoint: true
 policy := {
 	"valid": true,
 	"problems": [],
 	"params": params.effective,
 	"classification": regions.known_classification(params.regions, params.user_assigned_codes),
+	"regimes": [object.union(regime, {"restricted_codes": _restricted_codes(regime)}) | some regime in params.regimes],
 } if {
 	params.is_valid
 } else := {
@@ -30,4 +33,7 @@ policy := {
 	"problems": [problem | some [_, _, problem] in sort({[p.parameter, p.message, p] | some p in params.problems})],
 	"params": null,
 	"classification": null,
+	"regimes": null,
 }
+
+_restricted_codes(regime) := regions.restricted_classification({code | some code in regime.restricted_regions})

@@ -6,7 +6,7 @@ _config := data.stakegate.testdata.config
 
 test_policy_valid_config if {
 	v := view.policy with data.stakegate.config as _config
-	object.remove(v, ["classification"]) == {
+	object.remove(v, ["classification", "regimes"]) == {
 		"valid": true,
 		"problems": [],
 		"params": {
@@ -74,13 +74,14 @@ test_policy_invalid_config if {
 		],
 		"params": null,
 		"classification": null,
+		"regimes": null,
 	} with data.stakegate.config as config
 }
 
 test_policy_defined_for_any_config if {
 	every config in [{}, null, [], "CN"] {
 		v := view.policy with data.stakegate.config as config
-		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null}
+		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null}
 		[p.parameter | some p in v.problems] == [
 			"consolidation_share", "exceptions", "method", "ownership_threshold",
 			"percent_tolerance", "restricted_regions", "threshold_comparison", "user_assigned_codes",
