@@ -420,3 +420,17 @@ def test_what_waits_at_stop_is_recorded_as_given_up(
 def test_notify_url_must_be_http(registry):
     with pytest.raises(Exception, match="expected an http"):
         ServiceConfig(registry=registry, notify_url="file:///etc/passwd")
+
+
+def test_flips_under_regimes_side_by_side(registry, tmp_path):
+    """Under --regimes, the outcomes compared are the combined decisions (the side-by-side
+    entrypoint): the merge once queried the plain entrypoint here and the service could not
+    start."""
+    config = ServiceConfig(
+        registry=registry, policy=POLICIES, audit_log=tmp_path / "audit.log", regimes=("all",)
+    )
+    with serve(config) as client:
+        start = client.get("/v1/changes").json()["next"]
+        reload_to(client, registry, DAY2)
+        changes = client.get("/v1/changes", params={"since": start}).json()["changes"]
+        assert {(c["entity"], c["before"], c["after"]) for c in changes} == FLIPS
