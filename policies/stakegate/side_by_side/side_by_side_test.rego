@@ -314,3 +314,22 @@ _shortcut_ids(variants, name) := {facts.id |
 	some facts in variants
 	side_by_side.decision(facts, marked, side_by_side.is_plain(facts, marked)).shortcut
 }
+
+test_facts_that_are_not_an_object_are_invalid_facts if {
+	[d] := _decide(["acme"], ["lists"])
+	d.decision == "review"
+	d.regimes.lists.reasons[0].code == "invalid_facts"
+}
+
+test_entities_not_a_list_decide_nothing if {
+	answer := side_by_side.decisions with input as {"as_of": _as_of, "regimes": ["lists"], "entities": "acme"}
+		with data.stakegate.config as _config
+	answer.decisions == []
+}
+
+test_missing_as_of_is_invalid_facts if {
+	answer := side_by_side.decisions with input as {"regimes": ["later"], "entities": [_facts("x", _own(_zero, _zero))]}
+		with data.stakegate.config as _config
+	[d] := answer.decisions
+	d.regimes.later.reasons == [{"code": "invalid_facts", "severity": "review", "fields": ["as_of"]}]
+}
