@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from stakegate.cli.main import cli
 from stakegate.errors import DataFaultError, OwnershipCycleError
 from stakegate.ownership import _linear
-from stakegate.ownership import compute as compute_module
 from stakegate.ownership import evidence as evidence_module
+from stakegate.ownership import look_through as look_through_module
 from stakegate.ownership._linear import DENSE_LIMIT, solve_clamped
 from stakegate.ownership.compute import compute_ownership
 from stakegate.ownership.graph import OwnershipGraph, Status
@@ -317,7 +317,7 @@ def test_ring_through_a_restricted_member_solves_in_linear_work(monkeypatch: pyt
         solved.append(CountingRows(rows))
         return solve_clamped(b, solved[-1], stall_to_full)
 
-    monkeypatch.setattr(compute_module, "solve_clamped", counting_solve)
+    monkeypatch.setattr(look_through_module, "solve_clamped", counting_solve)
     result = compute_ownership(graph, status, Threshold(50))
     for x in (0, n // 2 - 1, n // 2 + 1, n - 1):
         assert result.look_through(x) == Interval(100, 100)
