@@ -225,3 +225,18 @@ def test_cli_import_and_screen(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "imported 7 entities, 4 ownership records" in result.stderr
     assert json.loads(out.read_text())["entities"][0]["id"] == "NK-volkov"
+
+
+def test_an_entity_given_twice_is_refused(tmp_path: Path) -> None:
+    """The second line of one id replaced the first: a CN company became one with no country
+    (review instead of deny), a sanction topic could vanish the same way."""
+    path = lines(tmp_path, [company("a", country=["cn"]), company("a", name=["A"])])
+    with pytest.raises(RegistryError, match="appears again") as caught:
+        import_document("ftm", [path])
+    assert caught.value.record == "line 2"
+    assert caught.value.field == "id"
+    twice = lines(tmp_path, [company("a"), company("b"), ownership("a", "b", percentage=["60"])])
+    other = tmp_path / "more.ftm.json"
+    other.write_text(json.dumps(ownership("a", "b", percentage=["10"])) + "\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="appears again"):
+        import_document("ftm", [twice, other])

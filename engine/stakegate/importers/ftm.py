@@ -98,6 +98,7 @@ class _FtmImporter:
         "holdings",
         "sanctioned",
         "sanctions",
+        "seen",
         "source",
     )
 
@@ -108,6 +109,7 @@ class _FtmImporter:
         self.holdings: list[tuple[str, str, Any, str, str | None, str | None]] = []
         self.sanctions: dict[str, list[_Sanction]] = {}  # entity id -> its Sanction records
         self.sanctioned: dict[str, tuple[str, ...]] = {}  # entity id -> datasets (topic)
+        self.seen: dict[str, str] = {}  # entity id -> where it was read ("file, line n")
 
     def read(self, path: Path) -> None:
         self.source = str(path)
@@ -167,6 +169,16 @@ class _FtmImporter:
         entity = self.entity_of(doc, line)
         schema = entity.schema
         assert entity.id is not None
+        # A second line with one id is a fragment: keeping either, or merging them, could drop a
+        # country or a sanction, so it is refused (OpenSanctions exports are aggregated).
+        first = self.seen.setdefault(entity.id, f"{self.source}, line {line}")
+        if first != f"{self.source}, line {line}":
+            raise self.error(
+                line,
+                "id",
+                f"entity {entity.id!r} appears again (first at {first}); FollowTheMoney "
+                "fragments must be aggregated into one line per entity first",
+            )
         for referent in entity.referents:
             self.canonical[referent] = entity.id
         if schema.is_a("Ownership"):
