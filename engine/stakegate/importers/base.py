@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import IO, Any, AnyStr
 
 from stakegate import settings
-from stakegate.errors import InputError, RegistryError
+from stakegate.errors import InputError, ParseError, RegistryError
 from stakegate.outfile import atomic_write
 from stakegate.registry.dates import live_at
+from stakegate.registry.strict_json import loads
 from stakegate.registry.strict_yaml import dump_yaml
 
 __all__ = [
@@ -159,6 +160,42 @@ def bounded_lines(stream: IO[AnyStr], source: str) -> Iterator[AnyStr]:
                 record=f"line {number}",
             )
         yield line
+
+
+def json_lines(path: Path, what: str, expected: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every non-blank line of a JSON-lines file, each line read
+    strictly (``registry/strict_json``: a key given twice is refused) and bounded in length.
+
+    Errors name the file, line and field. ``what`` names one line's object ("a PSC snapshot
+    line"); ``expected`` says what the file should be, added when line 1 looks like one whole
+    JSON document or another format."""
+    source = str(path)
+    try:
+        handle = path.open("rb")
+    except OSError as e:
+        raise RegistryError(f"cannot read the file: {e.strerror or e}", source=source) from e
+    with handle:
+        for number, raw in enumerate(bounded_lines(handle, source), start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = loads(raw)
+            except ParseError as e:
+                message = e.reason.replace(" at line 1, column", " at column")
+                if number == 1 and raw.lstrip()[:1] in (b"[", b"{", b"<") and not e.path:
+                    message += f"; expected {expected}"
+                raise RegistryError(
+                    message, source=source, record=f"line {number}", field=e.keypath() or None
+                ) from None
+            if isinstance(value, list) and number == 1:
+                raise RegistryError(
+                    f"expected {expected}, got a JSON array", source=source, record="line 1"
+                )
+            if not isinstance(value, dict):
+                raise RegistryError(
+                    f"{what} must be a JSON object", source=source, record=f"line {number}"
+                )
+            yield number, value
 
 
 @dataclass

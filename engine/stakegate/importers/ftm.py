@@ -45,9 +45,8 @@ import pycountry
 from followthemoney import ValueEntity, model
 from followthemoney.exc import InvalidData
 
-from stakegate.errors import ParseError, RegistryError
-from stakegate.importers.base import Period, RegistryBuilder, bounded_lines, date_span
-from stakegate.registry.strict_json import loads
+from stakegate.errors import RegistryError
+from stakegate.importers.base import Period, RegistryBuilder, date_span, json_lines
 
 __all__ = ["import_files", "iso_code"]
 
@@ -113,30 +112,14 @@ class _FtmImporter:
 
     def read(self, path: Path) -> None:
         self.source = str(path)
-        try:
-            handle = path.open("rb")
-        except OSError as e:
-            message = f"cannot read the file: {e.strerror or e}"
-            raise RegistryError(message, source=self.source) from e
-        with handle:
-            for number, raw in enumerate(bounded_lines(handle, self.source), start=1):
-                if raw.strip():
-                    self.record(self.parse_line(raw, number), number)
+        lines = json_lines(
+            path, "a FollowTheMoney line", "FollowTheMoney JSON lines, one entity per line"
+        )
+        for number, doc in lines:
+            self.record(doc, number)
 
     def error(self, line: int, field: str | None, message: str) -> RegistryError:
         return RegistryError(message, source=self.source, record=f"line {line}", field=field)
-
-    def parse_line(self, raw: bytes, line: int) -> dict[str, Any]:
-        try:
-            value = loads(raw)
-        except ParseError as e:
-            message = e.reason.replace(" at line 1, column", " at column")
-            if line == 1 and raw.lstrip()[:1] == b"[" and not e.path:
-                message += "; expected FollowTheMoney JSON lines, one entity per line"
-            raise self.error(line, e.keypath() or None, message) from None
-        if not isinstance(value, dict):
-            raise self.error(line, None, "a FollowTheMoney line must be a JSON object (an entity)")
-        return value
 
     def entity_of(self, doc: dict[str, Any], line: int) -> ValueEntity:
         """The line as an FtM entity, its shape checked first (ids, schema, value lists)."""

@@ -45,10 +45,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from stakegate.errors import ParseError, RegistryError
-from stakegate.importers.base import Period, RegistryBuilder, bounded_lines, read_period
+from stakegate.errors import RegistryError
+from stakegate.importers.base import Period, RegistryBuilder, json_lines, read_period
 from stakegate.importers.countries import normalise_country
-from stakegate.registry.strict_json import loads
 
 __all__ = ["import_files", "nature_of_control"]
 
@@ -134,35 +133,14 @@ class _PscImporter:
 
     def read(self, path: Path) -> None:
         self.source = str(path)
-        try:
-            handle = path.open("rb")
-        except OSError as e:
-            message = f"cannot read the file: {e.strerror or e}"
-            raise RegistryError(message, source=self.source) from e
-        with handle:
-            for number, raw in enumerate(bounded_lines(handle, self.source), start=1):
-                if not raw.strip():
-                    continue
-                self.record(self.parse_line(raw, number), number)
+        lines = json_lines(
+            path, "a PSC snapshot line", "a PSC snapshot: JSON lines, one complete record per line"
+        )
+        for number, doc in lines:
+            self.record(doc, number)
 
     def error(self, line: int, field: str | None, message: str) -> RegistryError:
         return RegistryError(message, source=self.source, record=f"line {line}", field=field)
-
-    def parse_line(self, raw: bytes, line: int) -> dict[str, Any]:
-        try:
-            value = loads(raw)
-        except ParseError as e:
-            message = e.reason.replace(" at line 1, column", " at column")
-            if line == 1 and raw.lstrip()[:1] in (b"[", b"{", b"<") and not e.path:
-                message += "; expected a PSC snapshot: JSON lines, one complete record per line"
-            raise self.error(line, e.keypath() or None, message) from None
-        if isinstance(value, list) and line == 1:
-            raise self.error(
-                line, None, "expected JSON lines, one PSC record per line, got a JSON array"
-            )
-        if not isinstance(value, dict):
-            raise self.error(line, None, "a PSC snapshot line must be a JSON object")
-        return value
 
     def record(self, rec: dict[str, Any], line: int) -> None:
         data = rec.get("data")
