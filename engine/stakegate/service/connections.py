@@ -9,7 +9,10 @@ is reached it answers *every* request 503, so held sockets would turn real reque
 So the service runs a subclass of uvicorn's protocol with two deadlines and a cap:
 
 * headers must be complete within ``header_timeout`` seconds of connecting (or of the first
-  byte of the next request on a kept-alive connection): else ``408`` and the socket is closed;
+  byte of the next request on a kept-alive connection): else ``408`` and the socket is closed.
+  A connection on which no byte of a request arrived is closed without an answer, as an idle
+  keep-alive connection is: a client that opened it ahead of use and sends its request just as
+  the deadline passes would otherwise read the 408 as the answer to that request;
 * the body must be complete within ``body_timeout`` seconds of the headers: else the socket is
   closed (``408`` if no response was started), and the application sees a disconnect;
 * at most ``max_connections`` are open. A new one beyond that closes the connection that has
@@ -87,6 +90,7 @@ class BoundedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        self._begun = False  # a byte of the current request has arrived
 
     def _arm(self, seconds: float, late: Any) -> None:
         self._disarm()
@@ -135,6 +139,7 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self._begun = True
         if self._deadline is None:  # the first byte of a request on a kept-alive connection
             self._arm(self.limits.header_timeout, self._headers_late)
 
@@ -144,6 +149,7 @@ class BoundedProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self._begun = False
         self._disarm()
         self._set_evictable(False)  # its answer is being made: never closed to make room
 
@@ -154,7 +160,7 @@ class BoundedProtocol(HttpToolsProtocol):
     def _headers_late(self) -> None:
         self._deadline = None
         answering = self.cycle is not None and not self.cycle.response_complete
-        self._close(None if answering else _TIMEOUT)
+        self._close(_TIMEOUT if self._begun and not answering else None)
 
     def _body_late(self) -> None:
         self._deadline = None
