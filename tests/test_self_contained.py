@@ -1,5 +1,5 @@
 """The repository carries its own contract: nothing tracked points outside it (the steering
-repository's ``../shared``), so a fresh clone is complete."""
+repository's shared folder), so a fresh clone is complete."""
 
 from __future__ import annotations
 
