@@ -85,7 +85,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--opa-url",
             default=lambda: settings.OPA_URL or None,
-            help="Use this running OPA instead of starting a local one.",
+            help="Use this running OPA instead of starting a local one; also STAKEGATE_OPA_URL.",
         ),
         click.option(
             "--as-of",

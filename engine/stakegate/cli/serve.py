@@ -45,12 +45,13 @@ R = TypeVar("R")
 @click.option(
     "--opa-url",
     default=lambda: settings.OPA_URL or None,
-    help="Use this running OPA (e.g. a sidecar pulling signed bundles) instead.",
+    help="Use this running OPA (e.g. a sidecar pulling signed bundles) instead; also "
+    "STAKEGATE_OPA_URL.",
 )
 @click.option(
     "--addr",
     default=lambda: settings.SERVICE_ADDR,
-    show_default="127.0.0.1:8000",
+    show_default="STAKEGATE_SERVICE_ADDR, else 127.0.0.1:8000",
     help="HOST:PORT to listen on; beyond loopback, API keys are required.",
 )
 @click.option(
