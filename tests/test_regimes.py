@@ -183,8 +183,9 @@ def test_bad_regime_names_are_input_errors(
 
 
 def test_a_policy_without_regimes_refuses_them(tmp_path: Path) -> None:
-    """The example bundle 2.0.0 predates regimes: its view has none, and --regimes says so."""
-    bundle = REPO / "bundles" / "stakegate-2.0.0.tar.gz"
+    """A bundle built before regimes (fixtures/bundles): its view has none, and --regimes says
+    so."""
+    bundle = REPO / "tests" / "fixtures" / "bundles" / "before-regimes-2.0.0.tar.gz"
     key = REPO / "tests" / "keys" / "stakegate-test-only.pub.pem"
     result = CliRunner().invoke(
         cli,
