@@ -81,7 +81,7 @@ def variables_in_code() -> dict[str, str]:
             for call in ast.walk(value)
             if isinstance(call, ast.Call)
             and isinstance(call.func, ast.Name)
-            and call.func.id in ("_env", "_optional_path")
+            and call.func.id in ("_env", "_optional_path", "_int", "_float")
             and call.args
             and isinstance(call.args[0], ast.Constant)
         ]

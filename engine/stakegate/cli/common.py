@@ -6,6 +6,7 @@ They live apart from ``cli.py`` so the command modules (``cli_bundle``, ``cli_im
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -126,15 +127,28 @@ def trust_options(func: Callable[..., R]) -> Callable[..., R]:
 
 
 def fail_at_edge(func: Callable[P, R]) -> Callable[P, R]:
-    """Print an ``EngineError`` as one line and exit with its code; let bugs keep tracebacks."""
+    """Print an ``EngineError`` as one line and exit with its code. Anything else is a bug: one
+    line naming it, exit 1, and its traceback only in the debug log (``-vv``), never on a
+    user's screen."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            settings.require_valid()
             return func(*args, **kwargs)
         except EngineError as err:
             click.echo(f"stakegate: error: {_message(err)}", err=True)
             sys.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:  # a bug: no traceback for the user, a line to report
+            logging.getLogger("stakegate").debug("internal error", exc_info=True)
+            click.echo(
+                f"stakegate: internal error (a bug; run with -vv for details and report it): "
+                f"{type(err).__name__}: {err}",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper
 

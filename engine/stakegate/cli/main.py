@@ -140,6 +140,7 @@ def _regime_names(screener: Screener) -> list[str] | None:
 @click.group(help="Decide whether entities may use a service under the restricted-ownership rule.")
 @click.version_option(_version(), "--version", prog_name="stakegate")
 @click.option("-v", "--verbose", count=True, help="Log progress to stderr (-vv for debug).")
+@fail_at_edge
 def cli(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(message)s")

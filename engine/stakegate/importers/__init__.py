@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from stakegate import settings
 from stakegate.errors import InputError
 from stakegate.importers.base import ImportReport, RegistryBuilder, write_registry
 from stakegate.registry.load import parse_registry
@@ -38,6 +39,7 @@ def import_document(
 ) -> tuple[dict[str, Any], ImportReport]:
     """Import ``paths`` in format ``fmt``: the native registry document and its counts. Dated
     records keep their dates; with ``as_of``, only the records live on that day are written."""
+    settings.require_valid()
     if fmt not in FORMATS:
         raise InputError(f"unknown registry format {fmt!r}; expected one of {sorted(FORMATS)}")
     module = cast(_Importer, importlib.import_module(FORMATS[fmt]))

@@ -103,6 +103,7 @@ def connect(
     With ``opa_url``, a ``policy`` bundle (required when approval is) is verified here, and the
     remote OPA must report that bundle's revision before anything is decided.
     """
+    settings.require_valid()
     trust = trust if trust is not None else Trust.from_settings()
     day = as_of or today()
     check_sources(policy, opa_url, trust)

@@ -57,6 +57,7 @@ __all__ = ["load_registry", "parse_registry"]
 def load_registry(path: str | Path) -> Registry:
     """Read and validate a registry file: ``.json`` as JSON, ``.yaml``/``.yml`` as YAML,
     anything else (and ``-``, stdin) as JSON, falling back to YAML."""
+    settings.require_valid()
     stdin = str(path) == "-"
     source = "<stdin>" if stdin else str(path)
     data = _read_bounded(path, source, settings.REGISTRY_MAX_BYTES)

@@ -86,6 +86,7 @@ class ServiceConfig:
     regimes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        settings.require_valid()
         check_sources(self.policy, self.opa_url, self.trust)
         if self.notify_url is not None:
             check_notify_url(self.notify_url)
