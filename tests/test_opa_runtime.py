@@ -82,6 +82,20 @@ def test_opa_gets_a_gc_target_unless_one_is_set(
         assert _environ(server.proc.pid)["GOGC"] == expected
 
 
+@pytest.mark.parametrize(("ours", "expected"), [(None, "1GiB"), ("512MiB", "512MiB")])
+def test_opa_gets_a_soft_memory_limit_unless_one_is_set(
+    monkeypatch: pytest.MonkeyPatch, ours: str | None, expected: str
+):
+    monkeypatch.setattr(settings, "OPA_GOMEMLIMIT", "1GiB")
+    if ours is None:
+        monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    else:
+        monkeypatch.setenv("GOMEMLIMIT", ours)
+    with LocalOpa(POLICIES) as server:
+        assert server.proc is not None
+        assert _environ(server.proc.pid)["GOMEMLIMIT"] == expected
+
+
 @pytest.fixture
 def silent_server() -> Iterator[str]:
     """A TCP server that accepts connections and never answers: an OPA that hangs."""

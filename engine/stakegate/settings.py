@@ -98,6 +98,11 @@ OPA_STARTUP_DEADLINE: float = _float("OPA_STARTUP_DEADLINE", "30")
 # a lot per decision while parsing input, and at Go's default of 100 its collector took a third of
 # its CPU under batch load (bench: 17.8k -> 25.6k decisions/s at 400, peak RSS 100 -> 215 MiB).
 OPA_GOGC: str = _env("OPA_GOGC", "400")
+# Go's soft memory limit for the OPA the engine starts (GOMEMLIMIT), unless GOMEMLIMIT is already
+# set: with GOGC at 400 the heap may grow to five times what is live, and a batch of 2,000
+# entities in review with cycle faults had OPA at 2.1 GB (100k-member ring); at 1GiB it stayed
+# at 1.0 GB, no slower. A soft limit: OPA goes above it only when that much is live.
+OPA_GOMEMLIMIT: str = _env("OPA_GOMEMLIMIT", "1GiB")
 # Entities per OPA query when screening: one HTTP request decides this many.
 BATCH_SIZE: int = _int("BATCH_SIZE", "2000")
 # Evidence bounds: paths kept per method and entity, and nodes kept per path.

@@ -70,10 +70,11 @@ def policy_revision(policy: Path) -> str:
 
 
 def _opa_environment() -> dict[str, str]:
-    """The environment for an OPA the engine starts: ours, with ``GOGC`` defaulting to
-    ``settings.OPA_GOGC`` (a caller's own ``GOGC`` wins)."""
+    """The environment for an OPA the engine starts: ours, with ``GOGC`` and ``GOMEMLIMIT``
+    defaulting to ``settings.OPA_GOGC`` and ``settings.OPA_GOMEMLIMIT`` (a caller's own win)."""
     env = dict(os.environ)
     env.setdefault("GOGC", settings.OPA_GOGC)
+    env.setdefault("GOMEMLIMIT", settings.OPA_GOMEMLIMIT)
     return env
 
 
