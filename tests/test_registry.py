@@ -559,3 +559,23 @@ def test_two_yaml_documents_are_malformed(tmp_path: Path):
     path.write_text("entities: []\n---\nentities: []\n")
     with pytest.raises(RegistryError, match="one YAML document; found a second one .line 2"):
         load_registry(path)
+
+
+def test_loading_from_a_file_labels_every_bad_holding(tmp_path):
+    """load_registry drops each ownership record from its own document once built; a problem
+    with any record, early or late, still names it with its owner and owned entity."""
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "entities:\n"
+        "  - {id: a, type: company, jurisdiction: SG}\n"
+        "  - {id: b, type: company, jurisdiction: SG}\n"
+        "ownership:\n"
+        "  - {owner: ghost, owned: a, percent: 10}\n"
+        "  - {owner: a, owned: b, percent: 20}\n"
+        "  - {owner: b, owned: phantom, percent: 30}\n"
+    )
+    with pytest.raises(RegistryError) as caught:
+        load_registry(path)
+    text = str(caught.value)
+    assert "ownership[0] (ghost -> a)" in text
+    assert "ownership[2] (b -> phantom)" in text
