@@ -35,7 +35,6 @@ from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
 from stakegate.policy.regime_facts import RegimeFacts
 from stakegate.policy.regimes import resolve_regimes
 from stakegate.policy.runtime import LocalOpa
-from stakegate.policy.schemas import validate_facts
 from stakegate.policy.side_by_side import SIDE_BY_SIDE, side_by_side_body, verify_side_by_side
 from stakegate.policy.view import VIEW_QUERY, PolicyView
 from stakegate.registry.faults import registry_as_of
@@ -181,16 +180,18 @@ class Pipeline:
         return DECISIONS if self.regimes is None else SIDE_BY_SIDE
 
     def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
-        """The facts of ``entity_ids`` as JSON: built by construction (``RegistryFacts.encoded``)
-        under the plain rule; side by side, each extended by its regimes' facts and checked
-        against the facts schema."""
+        """The facts of ``entity_ids`` as JSON, built by construction, not re-validated (see
+        ``RegistryFacts.encoded``); side by side, each extended by its regimes' facts. The facts
+        schema is the contract, held to by property tests (``tests/test_schemas.py``); the
+        policy checks the facts again and fails closed (``invalid_facts``: review)."""
         if self.regimes is None:
             return self.facts.encoded(entity_ids)
-        docs = [self.facts.entity_facts(entity_id) for entity_id in entity_ids]
-        for doc, entity_id in zip(docs, entity_ids, strict=True):
+        out: list[bytes] = []
+        for entity_id in entity_ids:
+            doc = self.facts.entity_facts(entity_id)
             self.regimes.extend(doc, entity_id)
-        validate_facts({"as_of": self.as_of.isoformat(), "entities": docs}, "facts document")
-        return [orjson.dumps(doc) for doc in docs]
+            out.append(orjson.dumps(doc))
+        return out
 
     def body(self, entities: Iterable[bytes]) -> bytes:
         if self.regimes is not None:
