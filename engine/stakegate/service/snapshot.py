@@ -147,7 +147,8 @@ def build_snapshot(config: ServiceConfig, generation: int) -> Snapshot:
 
 
 def _encode(pipeline: Pipeline) -> dict[str, EntityFacts]:
-    """Every entity's facts, checked against the facts schema once, then frozen as bytes."""
+    """Every entity's facts, encoded once (by construction, see ``Pipeline.encoded``), then
+    frozen as bytes."""
     ids = list(pipeline.registry.entities)
     out: dict[str, EntityFacts] = {}
     for start in range(0, len(ids), _ENCODE_CHUNK):
