@@ -68,32 +68,28 @@ def _environ(pid: int) -> dict[str, str]:
     return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
 
 
-@pytest.mark.parametrize(("ours", "expected"), [(None, "400"), ("150", "150")])
-def test_opa_gets_a_gc_target_unless_one_is_set(
-    monkeypatch: pytest.MonkeyPatch, ours: str | None, expected: str
+@pytest.mark.parametrize(
+    ("variable", "setting", "ours", "expected"),
+    [
+        ("GOGC", "OPA_GOGC", None, "400"),
+        ("GOGC", "OPA_GOGC", "150", "150"),
+        ("GOMEMLIMIT", "OPA_GOMEMLIMIT", None, "1GiB"),
+        ("GOMEMLIMIT", "OPA_GOMEMLIMIT", "512MiB", "512MiB"),
+    ],
+)
+def test_opa_gets_go_runtime_bounds_unless_set(
+    monkeypatch: pytest.MonkeyPatch, variable: str, setting: str, ours: str | None, expected: str
 ):
-    monkeypatch.setattr(settings, "OPA_GOGC", "400")
+    """The private OPA's GC target and soft memory limit come from settings; a caller's own
+    environment wins."""
+    monkeypatch.setattr(settings, setting, "400" if variable == "GOGC" else "1GiB")
     if ours is None:
-        monkeypatch.delenv("GOGC", raising=False)
+        monkeypatch.delenv(variable, raising=False)
     else:
-        monkeypatch.setenv("GOGC", ours)
+        monkeypatch.setenv(variable, ours)
     with LocalOpa(POLICIES) as server:
         assert server.proc is not None
-        assert _environ(server.proc.pid)["GOGC"] == expected
-
-
-@pytest.mark.parametrize(("ours", "expected"), [(None, "1GiB"), ("512MiB", "512MiB")])
-def test_opa_gets_a_soft_memory_limit_unless_one_is_set(
-    monkeypatch: pytest.MonkeyPatch, ours: str | None, expected: str
-):
-    monkeypatch.setattr(settings, "OPA_GOMEMLIMIT", "1GiB")
-    if ours is None:
-        monkeypatch.delenv("GOMEMLIMIT", raising=False)
-    else:
-        monkeypatch.setenv("GOMEMLIMIT", ours)
-    with LocalOpa(POLICIES) as server:
-        assert server.proc is not None
-        assert _environ(server.proc.pid)["GOMEMLIMIT"] == expected
+        assert _environ(server.proc.pid)[variable] == expected
 
 
 @pytest.fixture
