@@ -32,7 +32,7 @@ import orjson
 from stakegate import settings
 from stakegate.errors import AuditError, InputError
 from stakegate.logs import get_logger
-from stakegate.service.audit import utc_now
+from stakegate.service.audit.chain import utc_now
 from stakegate.service.metrics import Metrics
 
 __all__ = ["Notifier", "NotifyLimits", "check_notify_url"]
