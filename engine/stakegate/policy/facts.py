@@ -98,22 +98,12 @@ class RegistryFacts:
         by the tests; at run time the policy checks the facts once more and fails closed
         (``invalid_facts``: review), and every decision is checked against its schema.
         """
-        entities, index, faults = self.registry.entities, self._index, self.faults
+        index, described = self._index, self._described
         quiet, method_facts = self._quiet_ownership, self._method_facts
         dumps, sort = orjson.dumps, orjson.OPT_SORT_KEYS
         out: list[bytes] = []
         for entity_id in entity_ids:
-            entity, i = entities[entity_id], index[entity_id]
-            doc: dict[str, Any] = {"id": entity_id, "type": entity.type}
-            if entity.name is not None:
-                doc["name"] = entity.name
-            if entity.jurisdiction is not None:
-                doc["jurisdiction"] = entity.jurisdiction
-            if entity.headquarters is not None:
-                doc["headquarters"] = entity.headquarters
-            found = faults.get(entity_id)
-            if found:
-                doc["faults"] = [fault.to_json() for fault in found]
+            doc, i = described(entity_id), index[entity_id]
             doc["ownership"] = quiet(i) or {m: method_facts(i, m) for m in METHODS}
             out.append(dumps(doc, option=sort))
         return out
@@ -151,20 +141,23 @@ class RegistryFacts:
 
     def entity_facts(self, entity_id: str) -> dict[str, Any]:
         """The facts of one entity, as the policy's input schema describes them."""
+        doc = self._described(entity_id)
+        doc["ownership"] = self.ownership_facts(entity_id)
+        return doc
+
+    def _described(self, entity_id: str) -> dict[str, Any]:
+        """An entity's facts less its ownership: who it is, where, and its data faults."""
         entity = self.registry.entities[entity_id]
-        index = self._index[entity_id]
-        doc: dict[str, Any] = {"id": entity.id, "type": str(entity.type)}
+        doc: dict[str, Any] = {"id": entity_id, "type": str(entity.type)}
         if entity.name is not None:
             doc["name"] = entity.name
         if entity.jurisdiction is not None:
             doc["jurisdiction"] = entity.jurisdiction
         if entity.headquarters is not None:
             doc["headquarters"] = entity.headquarters
-        faults = self.faults.get(entity_id)
-        if faults:
-            doc["faults"] = [fault.to_json() for fault in faults]
-        method_facts = self._method_facts
-        doc["ownership"] = {method: method_facts(index, method) for method in METHODS}
+        found = self.faults.get(entity_id)
+        if found:
+            doc["faults"] = [fault.to_json() for fault in found]
         return doc
 
 
