@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,20 +18,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from stakegate.bundles.signing import key_fingerprint
 from stakegate.errors import InputError
 
-__all__ = ["Signer", "Verifier", "key_id", "load_signer", "load_verifiers"]
+__all__ = ["Signer", "Verifier", "load_signer", "load_verifiers"]
 
 _MIN_RSA_BITS = 2048
 PublicKey = ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey
-
-
-def key_id(public: PublicKey) -> str:
-    der = public.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 def _algorithm(key: PublicKey | PrivateKey, source: str) -> str:
@@ -107,7 +100,7 @@ def load_signer(spec: str) -> Signer:
     if not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
         raise InputError(f"{source}: not an Ed25519 or RSA private key")
     alg = _algorithm(key, source)
-    return Signer(key, alg, key_id(key.public_key()))
+    return Signer(key, alg, key_fingerprint(key.public_key()))
 
 
 def load_verifiers(paths: Iterable[Path]) -> list[Verifier]:
@@ -124,5 +117,5 @@ def load_verifiers(paths: Iterable[Path]) -> list[Verifier]:
             ) from err
         if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
             raise InputError(f"{source}: not an Ed25519 or RSA public key")
-        verifiers.append(Verifier(key, _algorithm(key, source), key_id(key)))
+        verifiers.append(Verifier(key, _algorithm(key, source), key_fingerprint(key)))
     return verifiers
