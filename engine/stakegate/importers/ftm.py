@@ -154,8 +154,9 @@ class _FtmImporter:
         assert entity.id is not None
         # A second line with one id is a fragment: keeping either, or merging them, could drop a
         # country or a sanction, so it is refused (OpenSanctions exports are aggregated).
-        first = self.seen.setdefault(entity.id, f"{self.source}, line {line}")
-        if first != f"{self.source}, line {line}":
+        here = f"{self.source}, line {line}"
+        first = self.seen.setdefault(entity.id, here)
+        if first != here:
             raise self.error(
                 line,
                 "id",
