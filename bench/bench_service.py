@@ -11,7 +11,9 @@ checkpoints), so every answer waits for its line's fsync and its checkpoint's fd
    and errors, for stakegate and for the same policy queried on OPA's REST API directly (the
    same facts document stakegate would send), and the ratio of the two p50s;
 2. batch form: ``--batch`` entities per request, ``--clients`` concurrent, for
-   ``--batch-seconds``: decisions/s, beside OPA's own throughput on the same entities.
+   ``--batch-seconds``: decisions/s, beside OPA's own throughput on the same entities, both
+   one by one (``main.decisions``, whole facts) and in the batch form the service sends
+   (``batch.decisions``, docs/ARCHITECTURE.md "Batch form").
 
 The load generator is a minimal keep-alive HTTP/1.1 client on asyncio, so the numbers include
 little client overhead. The load average is printed before and after, because the machine is
@@ -36,7 +38,7 @@ from stakegate import settings
 from stakegate.policy.pipeline import today
 from stakegate.policy.runtime import LocalOpa, free_port
 from stakegate.service.config import ServiceConfig
-from stakegate.service.snapshot import build_snapshot
+from stakegate.service.snapshot import Snapshot, build_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             try:
                 _wait_healthy(f"http://127.0.0.1:{port}", serve)
-                return asyncio.run(_measure(args, opa.port, port, snapshot.facts, ids))
+                return asyncio.run(_measure(args, opa.port, port, snapshot, ids))
             finally:
                 serve.terminate()
                 serve.wait(timeout=30)
@@ -244,8 +246,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline_s: float = 1
 
 
 async def _measure(
-    args: argparse.Namespace, opa_port: int, port: int, facts: dict, ids: list[str]
+    args: argparse.Namespace, opa_port: int, port: int, snapshot: Snapshot, ids: list[str]
 ) -> int:
+    facts = snapshot.facts
     as_of = today().isoformat().encode()
     single = [json.dumps({"entity": e}).encode() for e in ids[:5000]]
     bare = [
@@ -282,6 +285,18 @@ async def _measure(
     )
     print(f"bare OPA batches of {chunk}, {args.clients} clients: {opa_rate:,.0f} decisions/s "
           f"errors={opa_errors}", flush=True)  # fmt: skip
+    # The same chunks in the batch form the service sends (policy/batch.py).
+    encode = lambda whole: [facts[e].body for e in whole]  # noqa: E731
+    form_batches = [
+        snapshot.pipeline.query(ids[i : i + chunk], encode).body
+        for i in range(0, len(ids) - chunk + 1, chunk)
+    ]
+    form_rate, form_errors = await closed_loop(
+        opa_port, "/v1/data/stakegate/batch/decisions", form_batches, chunk, args.clients,
+        args.batch_seconds,
+    )  # fmt: skip
+    print(f"bare OPA batch form, chunks of {chunk}, {args.clients} clients: {form_rate:,.0f} "
+          f"decisions/s errors={form_errors}", flush=True)  # fmt: skip
     metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
     commits = _metric(metrics, "stakegate_audit_fsyncs_total")
     if commits:

@@ -11,6 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import jsonschema
@@ -197,10 +198,18 @@ def test_opa_decision_ids_are_recorded_so_the_two_logs_join(logging_opa: _Loggin
     for answered in [single, *batch, fragment]:
         record = ours[answered["decision_id"]]
         event = theirs[record["opa_decision_id"]]  # the join
-        assert event["path"] == "stakegate/main/decisions"
-        matching = [d for d in event["result"] if d["entity"] == answered["entity"]]
-        assert [d["decision"] for d in matching] == [answered["decision"]]
+        assert event["path"] == "stakegate/batch/decisions"
+        assert _outcomes_in(event["result"], answered["entity"]) == [answered["decision"]]
     # A batch cut into chunks of 7 is three OPA queries: three OPA ids for its 20 decisions.
     assert len({ours[d["decision_id"]]["opa_decision_id"] for d in batch}) == 3
     exported = _export(log_path, tmp_path / "events.jsonl")
     assert {e["labels"]["opa_decision_id"] for e in exported} <= set(theirs)
+
+
+def _outcomes_in(result: dict[str, Any], entity: str) -> list[str]:
+    """The outcomes an OPA batch-form answer gives ``entity`` (policy/batch.py)."""
+    found = [d["decision"] for d in result["entities"] if d["entity"] == entity]
+    for group in result["groups"]:
+        found += [group["decision"]["decision"] for e in group["entities"] if e == entity]
+        found += [d["decision"] for d in group["decisions"] if d["entity"] == entity]
+    return found

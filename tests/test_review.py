@@ -234,6 +234,7 @@ def test_rego_and_documentation_changes(bundles, tmp_path: Path):
     ]
     rules = report["documentation"]["rules"]
     assert sorted(r["path"] for r in rules if r["entrypoint"]) == [
+        "data.stakegate.batch.decisions",
         "data.stakegate.main.decisions",
         "data.stakegate.params.effective",
         "data.stakegate.regions.classification",

@@ -37,7 +37,7 @@ REGISTRY = REPO / "examples" / "registry.yaml"
 IDS = list(load_registry(REGISTRY).entities)
 DEADLINE = 0.3
 DELAY = 1.5  # five deadlines: "late" is never a close call
-DECISIONS_TARGET = "/v1/data/stakegate/main/decisions"
+DECISIONS_TARGET = "/v1/data/stakegate/batch/decisions"  # the batch form the service asks
 ALLOWED = "tavria-ua"  # decided "allow" when OPA answers in time
 DENIED = "lotus-sg"
 FRAGMENT = {
@@ -231,7 +231,7 @@ def _assert_too_late(response: httpx.Response) -> None:
     assert list(body) == ["error"]
     assert body["error"]["type"] == "OpaUnavailableError"
     message = body["error"]["message"]
-    assert f"did not answer data.stakegate.main.decisions within {DEADLINE:g}s" in message
+    assert f"did not answer data.stakegate.batch.decisions within {DEADLINE:g}s" in message
     assert "allow" not in response.text
 
 
@@ -263,7 +263,7 @@ def test_a_late_batch_is_503_with_no_partial_results(service, proxy):
     _assert_too_late(_decide(service, {"facts": FRAGMENT}))
     with proxy.lock:
         asked = proxy.targets[before:]
-    assert len(asked) == 1 and asked[0].startswith("/v1/data/stakegate/main/decisions"), asked
+    assert len(asked) == 1 and asked[0].startswith(DECISIONS_TARGET), asked
     proxy.wait_for(lambda p: p.held >= 3 and p.dropped == p.held)
     assert proxy.late == 0
 

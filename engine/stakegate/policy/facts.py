@@ -27,13 +27,25 @@ from stakegate.ownership.per_owner import PerOwnerResult
 from stakegate.policy.view import PolicyView
 from stakegate.registry.model import DataFault, Registry, pair_shares
 
-__all__ = ["DATA_FAULT_MODES", "DataFaultMode", "RegistryFacts", "compute_facts", "data_faults"]
+__all__ = [
+    "DATA_FAULT_MODES",
+    "DataFaultMode",
+    "Member",
+    "RegistryFacts",
+    "compute_facts",
+    "data_faults",
+]
 
 # ``error``: a registry with data faults stops the run (exit 2) naming every faulty record.
 # ``review``: screen on; faulty entities get review (reason data_fault) and count as possibly
 # restricted for everything they own.
 DataFaultMode = Literal["error", "review"]
 DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
+# An entity sent in the batch form's groups (policy/batch.py): its shared facts (type,
+# jurisdiction, headquarters) and [id, name, control_min, control_max, look_through_min,
+# look_through_max].
+GroupKey = tuple[str, str | None, str | None]
+Member = list[Any]
 # Members and records a closed-cycle fault lists; the rest are counted (faults stay bounded).
 MAX_LISTED = 10
 
@@ -129,6 +141,24 @@ class RegistryFacts:
                 option=orjson.OPT_SORT_KEYS,
             )
         )
+
+    def member(self, entity_id: str) -> tuple[GroupKey, Member] | None:
+        """The entity as a member of a batch-form group, or None when its facts are more than
+        its shared facts, id, name and four bounds (faults, evidence, an exclusive bound, or a
+        share that can cross the threshold): those are sent whole."""
+        if entity_id in self.faults:
+            return None
+        i = self._index[entity_id]
+        result, crosses = self.result, self.threshold.upper_crosses
+        c_lo, c_hi, c_lx, c_hx = result.bounds(i, "control")
+        l_lo, l_hi, l_lx, l_hx = result.bounds(i, "look_through")
+        if c_lx or c_hx or l_lx or l_hx or crosses(c_hi, False) or crosses(l_hi, False):
+            return None
+        if not (0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0):
+            return None
+        entity = self.registry.entities[entity_id]
+        key = (str(entity.type), entity.jurisdiction, entity.headquarters)
+        return key, [entity_id, entity.name, c_lo, c_hi, l_lo, l_hi]
 
     @property
     def index(self) -> dict[str, int]:

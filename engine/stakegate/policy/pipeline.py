@@ -29,9 +29,11 @@ from stakegate import settings
 from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
 from stakegate.logs import get_logger
+from stakegate.policy.batch import BATCH, batch_request, expand_answer
 from stakegate.policy.client import Answer, PolicyClient
 from stakegate.policy.decision import Decision, verify_decisions
 from stakegate.policy.facts import DataFaultMode, RegistryFacts, compute_facts
+from stakegate.policy.query import DECISIONS, Query, request_body
 from stakegate.policy.regime_facts import RegimeFacts
 from stakegate.policy.regimes import resolve_regimes
 from stakegate.policy.runtime import LocalOpa
@@ -45,6 +47,7 @@ __all__ = [
     "DECISIONS",
     "Connection",
     "Pipeline",
+    "Query",
     "Screener",
     "check",
     "did_you_mean",
@@ -56,8 +59,6 @@ __all__ = [
 
 log = get_logger(__name__)
 
-# The entrypoint that decides a batch of entities.
-DECISIONS = "stakegate.main.decisions"
 # OPA queries in flight while screening: one per core of a small machine. More only adds memory
 # (each in-flight batch holds its request body and its answer).
 _IN_FLIGHT = 2
@@ -125,19 +126,6 @@ def connect(
             client.close()
 
 
-def request_body(as_of: date, entities: Iterable[bytes]) -> bytes:
-    """The decisions query's body for entities already encoded as JSON."""
-    return b"".join(
-        (
-            b'{"input":{"as_of":"',
-            as_of.isoformat().encode(),
-            b'","entities":[',
-            b",".join(entities),
-            b"]}}",
-        )
-    )
-
-
 class Pipeline:
     """The facts of one registry under one policy view, as of one date; for any batch of its
     entities, the request body and the verification of OPA's answer.
@@ -174,10 +162,22 @@ class Pipeline:
     def registry(self) -> Registry:
         return self.facts.registry
 
-    @property
-    def entrypoint(self) -> str:
-        """The query that decides this pipeline's batches."""
-        return DECISIONS if self.regimes is None else SIDE_BY_SIDE
+    def query(
+        self,
+        entity_ids: Sequence[str],
+        encode: Callable[[Sequence[str]], list[bytes]] | None = None,
+    ) -> Query:
+        """The query that decides ``entity_ids``: side by side with ``regimes``, else the batch
+        form, or entity by entity for a policy built before it. ``encode`` gives facts encoded
+        earlier (default: ``encoded``)."""
+        encode = encode or self.encoded
+        ids = list(entity_ids)
+        if self.regimes is not None:
+            return Query(SIDE_BY_SIDE, self.body(encode(ids)), ids)
+        if not self.view.batch_form:
+            return Query(DECISIONS, self.body(encode(ids)), ids)
+        batch = batch_request(self.facts, self.as_of, ids, encode)
+        return Query(BATCH, batch.body, ids, batch)
 
     def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:
         """The facts of ``entity_ids`` as JSON, built by construction, not re-validated (see
@@ -198,19 +198,21 @@ class Pipeline:
             return side_by_side_body(self.as_of, self.regimes.names, entities)
         return request_body(self.as_of, entities)
 
-    def verify(self, answer: Answer, entity_ids: Sequence[str]) -> list[Decision]:
-        """Accept OPA's answer only as one valid decision per entity, in order, from the policy
-        revision the facts were computed under."""
+    def verify(self, answer: Answer, query: Query) -> list[Decision]:
+        """Accept OPA's answer to ``query`` only as one valid decision per entity, in order,
+        from the policy revision the facts were computed under."""
         revision = self.view.answered_revision(answer)
         if revision != self.view.revision:
             raise PolicyChangedError(
                 f"OPA now serves policy revision {revision!r}; the facts were computed under "
                 f"{self.view.revision!r}"
             )
-        raw = answer.result
+        raw, entity_ids = answer.result, query.ids
         entities = self.registry.entities
         names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
-        if self.regimes is not None:
+        if query.batch is not None:
+            return expand_answer(raw, query.batch, revision, self.as_of.isoformat(), names)
+        if query.entrypoint == SIDE_BY_SIDE and self.regimes is not None:
             return verify_side_by_side(
                 raw, entity_ids, self.regimes.names, revision, self.as_of.isoformat(), names
             )
@@ -275,11 +277,11 @@ class Screener:
     def decide(self, entity_ids: Sequence[str]) -> list[Decision]:
         """One OPA query for ``entity_ids``; verified decisions in the same order."""
         require_entities(self.pipeline.registry, entity_ids)
-        return self._ask(entity_ids, self.pipeline.body(self.pipeline.encoded(entity_ids)))
+        return self._ask(self.pipeline.query(entity_ids))
 
-    def _ask(self, entity_ids: Sequence[str], body: bytes) -> list[Decision]:
-        answer = self.connection.client.query(self.pipeline.entrypoint, body)
-        return self.pipeline.verify(answer, entity_ids)
+    def _ask(self, query: Query) -> list[Decision]:
+        answer = self.connection.client.query(query.entrypoint, query.body)
+        return self.pipeline.verify(answer, query)
 
     def screen(
         self,
@@ -305,10 +307,10 @@ class Screener:
         try:
             for start in range(0, len(ids), size):
                 batch = ids[start : start + size]
-                body = self.pipeline.body(self.pipeline.encoded(batch))
+                query = self.pipeline.query(batch)
                 while len(pending) >= _IN_FLIGHT:
                     yield from self._finish(*pending.popleft(), on_batch)
-                pending.append((batch, pool.submit(self._ask, batch, body)))
+                pending.append((batch, pool.submit(self._ask, query)))
             while pending:
                 yield from self._finish(*pending.popleft(), on_batch)
         finally:

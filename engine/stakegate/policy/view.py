@@ -113,6 +113,9 @@ class PolicyView:
     # Every regime the policy defines, the default (the top-level parameters) first; none for a
     # policy built before regimes (policy/regimes.py).
     regimes: tuple[RegimeParams, ...] = ()
+    # Whether the policy answers the batch form (policy/batch.py); a policy built before it is
+    # asked entity by entity.
+    batch_form: bool = False
 
     @classmethod
     def from_answer(cls, answer: Answer, fallback_revision: str) -> PolicyView:
@@ -134,6 +137,7 @@ class PolicyView:
             classification,
             fallback_revision,
             parse_regimes(doc.get("regimes"), params.percent_tolerance),
+            doc.get("batch_form") is True,
         )
 
     def answered_revision(self, answer: Answer) -> str:

@@ -34,7 +34,7 @@ from stakegate.errors import (
 from stakegate.logs import get_logger
 from stakegate.policy.client import Answer
 from stakegate.policy.decision import Decision
-from stakegate.policy.pipeline import Pipeline, did_you_mean, today
+from stakegate.policy.pipeline import Pipeline, Query, did_you_mean, today
 from stakegate.registry.load import parse_registry
 from stakegate.service.audit import AuditLog, utc_now
 from stakegate.service.audit.writer import open_audit_log
@@ -289,8 +289,9 @@ class DecisionService:
 
             async def run(ids: list[str], chunk: list[EntityFacts]) -> _Answer:
                 async with gate:
-                    body = snap.pipeline.body(f.body for f in chunk)
-                    return await self._decide(snap, snap.pipeline, body, ids)
+                    bodies = dict(zip(ids, chunk, strict=True))
+                    query = snap.pipeline.query(ids, lambda whole: [bodies[e].body for e in whole])
+                    return await self._decide(snap, snap.pipeline, query)
 
             if len(chunks) == 1:
                 answers = [await run(*chunks[0])]
@@ -331,7 +332,7 @@ class DecisionService:
             )
             (encoded,) = pipeline.encoded([subject])
             decided, opa_id = await self._decide(
-                snap, pipeline, pipeline.body([encoded]), [subject]
+                snap, pipeline, pipeline.query([subject], lambda _: [encoded])
             )
             record: dict[str, Any] = {
                 "facts_sha256": hashlib.sha256(encoded).hexdigest(),
@@ -342,18 +343,16 @@ class DecisionService:
                 record["opa_decision_id"] = opa_id
             return (await self._record(decided, [record]))[0]
 
-    async def _decide(
-        self, snap: Snapshot, pipeline: Pipeline, body: bytes, ids: list[str]
-    ) -> _Answer:
+    async def _decide(self, snap: Snapshot, pipeline: Pipeline, query: Query) -> _Answer:
         """One query and its verification, with OPA's own decision id when OPA logs decisions;
         a new policy revision under the facts reloads."""
         started = time.perf_counter()
         try:
-            answer: Answer = await snap.opa.query(pipeline.entrypoint, body)
+            answer: Answer = await snap.opa.query(query.entrypoint, query.body)
         finally:
             self.metrics.opa_latency.observe(time.perf_counter() - started)
         try:
-            return pipeline.verify(answer, ids), answer.decision_id
+            return pipeline.verify(answer, query), answer.decision_id
         except PolicyChangedError as err:
             self._schedule_reload(f"policy revision changed ({err})")
             raise PolicyChangedError(f"{err}; recomputing the facts, retry shortly") from None

@@ -65,10 +65,9 @@ async def _decide(snapshot: Snapshot, ids: Sequence[str], chunk: int) -> AsyncIt
     pipeline, facts = snapshot.pipeline, snapshot.facts
     for start in range(0, len(ids), chunk):
         batch = list(ids[start : start + chunk])
-        answer = await snapshot.opa.query(
-            pipeline.entrypoint, pipeline.body(facts[e].body for e in batch)
-        )
-        for decision in pipeline.verify(answer, batch):
+        query = pipeline.query(batch, lambda whole: [facts[e].body for e in whole])
+        answer = await snapshot.opa.query(query.entrypoint, query.body)
+        for decision in pipeline.verify(answer, query):
             yield decision
 
 

@@ -24,7 +24,16 @@ import data.stakegate.validation
 # description: |
 #   The decision for one entity's facts under the query context `ctx` (main.context): the
 #   common allow when a shortcut applies, else main.decision, the full path.
-decision(facts, ctx) := object.union(ctx.zero.decision, {"entity": facts.id}) if {
+decision(facts, ctx) := decided if {
+	decided := quick(facts, ctx)
+} else := main.decision(facts, ctx)
+
+# METADATA
+# title: Quick decision
+# description: |
+#   The common allow for one entity's facts under `ctx` when a shortcut applies; undefined
+#   otherwise (main.decision then decides).
+quick(facts, ctx) := object.union(ctx.zero.decision, {"entity": facts.id}) if {
 	# No restricted owner: both intervals exactly zero, without paths (ctx.zero.ownership,
 	# tested first as the most selective check; it is null, which no facts.ownership equals,
 	# unless a zero interval is quiet under every reported method, see _zero).
@@ -60,7 +69,7 @@ decision(facts, ctx) := object.union(ctx.zero.decision, {"entity": facts.id}) if
 	look_through_min <= look_through_max
 	look_through_max <= ctx.max.look_through
 	ctx.flags.look_through[[look_through_min_exclusive, look_through_max_exclusive]]
-} else := main.decision(facts, ctx)
+}
 
 # Clear: a well-formed, non-blank id, a known jurisdiction and headquarters in no restricted
 # region, no faults and no exception entry. ctx.types is empty unless the shortcuts are enabled

@@ -12,7 +12,10 @@ import data.stakegate.regions
 # METADATA
 # title: Policy view
 # description: |
-#   {"valid", "problems", "params", "classification", "regimes"}, defined for every config.
+#   {"valid", "problems", "params", "classification", "regimes", "batch_form"}, defined for every
+#   config. "batch_form" is true: this policy answers data.stakegate.batch.decisions, which the
+#   engine then screens with (a policy built before it has no such key, and is asked entity by
+#   entity).
 #   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
 #   is params.effective and "classification" maps every known code (ISO 3166 and
 #   user_assigned_codes, upper case) to its restricted region or null. "regimes" is
@@ -26,6 +29,7 @@ policy := {
 	"params": params.effective,
 	"classification": regions.known_classification(params.regions, params.user_assigned_codes),
 	"regimes": [object.union(regime, {"restricted_codes": _restricted_codes(regime)}) | some regime in params.regimes],
+	"batch_form": true,
 } if {
 	params.is_valid
 } else := {
@@ -34,6 +38,7 @@ policy := {
 	"params": null,
 	"classification": null,
 	"regimes": null,
+	"batch_form": true,
 }
 
 _restricted_codes(regime) := regions.restricted_classification({code | some code in regime.restricted_regions})

@@ -6,7 +6,9 @@ stakegate's decisions. One event per ``decision`` line, as OPA's ``EventV1``
 
 * ``decision_id``, ``timestamp``: stakegate's own; ``labels.opa_decision_id`` joins OPA's log
   when the decision came from an OPA with decision logging on (``serve --opa-url``);
-* ``path`` ``stakegate/main/decisions``, the rule the service queried;
+* ``path`` ``stakegate/main/decisions``, the rule that decides entities one by one; the service
+  queries the batch form (``stakegate/batch/decisions``), which decides each entity as this rule
+  does, but an event holds one entity's facts, which this rule replays;
 * ``input`` ``{"as_of", "entities": [facts]}`` and ``result`` ``[decision]``: the input and result
   of that query for this one entity, so an event can be replayed with ``opa eval``. Where only
   the facts' hash was recorded (``--audit-input hash``) the event has no ``input`` and says so

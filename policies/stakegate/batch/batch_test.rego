@@ -1,0 +1,152 @@
+package stakegate.batch_test
+
+import data.stakegate.batch
+import data.stakegate.main
+
+_as_of := "2026-11-27"
+
+# The parameters every test relies on; a test that needs others overrides them.
+_config := data.stakegate.testdata.config
+
+_exception := {"entity": "excepted", "reason": "licence GL-25", "approver": "legal", "expires": "2026-12-31"}
+
+# Members as the engine sends them: [id, name, control_min, control_max, look_through_min, look_through_max].
+_members := [
+	["zero", null, 0.0, 0.0, 0.0, 0.0],
+	["named", "Acme Ltd", 0.0, 0.0, 0.0, 0.0],
+	["quiet", null, 10, 20, 30, 100],
+	["near", null, 50.000000001, 50.000000001, 0, 0],
+	["over", null, 60, 60, 0, 0],
+	["band", "Band Ltd", 40, 60, 40, 60],
+	["inverted", null, 20, 10, 0, 0],
+	["text", null, 0, "0", 0, 0],
+	["excepted", null, 0.0, 0.0, 0.0, 0.0],
+	[" ", null, 0.0, 0.0, 0.0, 0.0],
+	[7, null, 0.0, 0.0, 0.0, 0.0],
+	["bad-name", 7, 0.0, 0.0, 0.0, 0.0],
+	["negative", null, -1, 0, 0, 0],
+]
+
+_groups := [
+	{"facts": {"type": "company", "jurisdiction": "SG"}, "members": _members},
+	{"facts": {"type": "company", "jurisdiction": "SG", "headquarters": "GB"}, "members": _members},
+	{"facts": {"type": "person", "jurisdiction": "gb-eng"}, "members": _members},
+	{"facts": {"type": "company", "jurisdiction": "CN"}, "members": _members},
+	{"facts": {"type": "company", "jurisdiction": "SG", "headquarters": "RU"}, "members": _members},
+	{"facts": {"type": "company"}, "members": _members},
+	{"facts": {"type": "trust", "jurisdiction": "SG"}, "members": _members},
+	{"facts": {"type": "company", "jurisdiction": "SG", "faults": []}, "members": _members},
+	{"facts": {"type": "company", "jurisdiction": "SG"}, "members": []},
+]
+
+# A whole entity beside the groups, as main.decisions takes it.
+_single := {
+	"id": "whole", "type": "company", "jurisdiction": "SG",
+	"ownership": {
+		"control": {"min": 60, "max": 60, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []},
+		"look_through": {"min": 0, "max": 0, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []},
+	},
+}
+
+# Every member's facts, in group and member order.
+_expanded := [batch.facts(g.facts, m) | some g in _groups; some m in g.members]
+
+# The batch answer made into one decision per entity, as the engine does (policy/batch.py).
+_unfolded(answer) := array.concat(answer.entities, [d |
+	some i, g in _groups
+	some d in _unfold(answer.groups[i], g)
+])
+
+_unfold(group_answer, group) := [_member_decision(group_answer, group, k) | some k, _ in group.members]
+
+# The shared decision for a member it lists, else the next of the full decisions, in member order.
+_member_decision(group_answer, group, k) := object.union(group_answer.decision, {
+	"entity": member[0],
+	"ownership": {
+		"control": {"min": member[2], "max": member[3]},
+		"look_through": {"min": member[4], "max": member[5]},
+	},
+}) if {
+	member := group.members[k]
+	member[0] in group_answer.entities
+} else := group_answer.decisions[count([j |
+	some j, earlier in group.members
+	j < k
+	not earlier[0] in group_answer.entities
+])]
+
+# The batch form decides every member exactly as main.decisions decides its facts, under
+# policies with and without the shortcuts (">=" turns them off), with and without exceptions.
+test_batch_equals_main_decisions if {
+	configs := [
+		_config,
+		object.union(_config, {"exceptions": [_exception]}),
+		object.union(_config, {"threshold_comparison": ">="}),
+		object.union(_config, {"method": "either"}),
+		object.union(_config, {"method": "look_through", "ownership_threshold": 25}),
+	]
+	every config in configs {
+		answer := batch.decisions with input as {"as_of": _as_of, "entities": [_single], "groups": _groups}
+			with data.stakegate.config as config
+		expected := main.decisions with input as {"as_of": _as_of, "entities": array.concat([_single], _expanded)}
+			with data.stakegate.config as config
+		_unfolded(answer) == expected
+	}
+}
+
+# The shared decision is taken exactly by the plain, clear and quiet members.
+test_batch_shares_only_quiet_members if {
+	answer := batch.decisions with input as {"as_of": _as_of, "entities": [], "groups": _groups}
+		with data.stakegate.config as object.union(_config, {"exceptions": [_exception]})
+	first := answer.groups[0]
+	with_hq := answer.groups[1]
+	person := answer.groups[2]
+	first.entities == ["zero", "named", "quiet", "near"]
+	first.decision == {"decision": "allow", "reasons": [], "policy": {"method": "control", "threshold": 50, "comparison": ">"}}
+	with_hq.entities == first.entities
+	person.entities == first.entities
+	count(first.decisions) == count(_members) - 4
+	answer.groups[8] == {"decision": first.decision, "entities": [], "decisions": []}
+	every g in array.slice(answer.groups, 3, 8) {
+		g.decision == null
+		g.entities == []
+	}
+}
+
+test_batch_shortcuts_off_under_at_least if {
+	answer := batch.decisions with input as {"as_of": _as_of, "entities": [], "groups": _groups}
+		with data.stakegate.config as object.union(_config, {"threshold_comparison": ">="})
+	every i, g in answer.groups {
+		g.entities == []
+		count(g.decisions) == count(_groups[i].members)
+	}
+}
+
+test_batch_without_input if {
+	batch.decisions == {"entities": [], "groups": []} with input as {}
+		with data.stakegate.config as _config
+}
+
+test_batch_undefined_on_invalid_config if {
+	not batch.decisions with input as {"as_of": _as_of, "entities": [_single], "groups": _groups}
+		with data.stakegate.config as object.union(_config, {"method": "both"})
+}
+
+# A member that is not [id, name, four bounds] cannot be decided: no answer at all.
+test_batch_undefined_on_malformed_member if {
+	every shared in [{"type": "company", "jurisdiction": "SG"}, {"type": "company", "jurisdiction": "CN"}] {
+		not batch.decisions with input as {"as_of": _as_of, "groups": [{"facts": shared, "members": [["short", null, 0, 0, 0]]}]}
+			with data.stakegate.config as _config
+	}
+}
+
+test_member_facts if {
+	batch.facts({"type": "company", "jurisdiction": "SG"}, ["a", "Acme", 1, 2, 3, 4]) == {
+		"id": "a", "name": "Acme", "type": "company", "jurisdiction": "SG",
+		"ownership": {
+			"control": {"min": 1, "max": 2, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []},
+			"look_through": {"min": 3, "max": 4, "min_exclusive": false, "max_exclusive": false, "paths": [], "evidence": []},
+		},
+	}
+	not "name" in object.keys(batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4]))
+}
