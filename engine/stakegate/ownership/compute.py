@@ -107,6 +107,20 @@ class OwnershipResult:
             lo, hi, flags = self._lo[entity], self._hi[entity], self._lt_flags[entity]
         return _bounds(lo, hi, flags)
 
+    def plain_bounds(self, entity: int) -> tuple[float, float, float, float] | None:
+        """``(control_min, control_max, look_through_min, look_through_max)`` when all four
+        are inclusive and ``0 <= min <= max <= 100`` under both methods (most entities of a
+        register: the batch form sends them compactly); None otherwise, or when restricted."""
+        if self.status[entity] == Status.RESTRICTED:
+            return None
+        c = self._control
+        if (c.flags[entity] | self._lt_flags[entity]) & (_MIN_X | _MAX_X):
+            return None
+        c_lo, c_hi, l_lo, l_hi = c.cmin[entity], c.cmax[entity], self._lo[entity], self._hi[entity]
+        if 0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0:
+            return c_lo, c_hi, l_lo, l_hi
+        return None
+
     def evidence(
         self,
         entity: int | str,

@@ -103,7 +103,12 @@ def expand_answer(
     names: Mapping[str, str],
 ) -> list[Decision]:
     """The decisions of ``request``, in its order, from OPA's batch-form answer; raises
-    ``PolicyEvaluationError`` unless the answer accounts for every entity exactly once."""
+    ``PolicyEvaluationError`` unless the answer accounts for every entity exactly once and
+    every decision passes ``verify_decisions``.
+
+    A group's shared decision is verified once, completed for its first member; the other
+    members' copies differ from that one only in what the engine itself supplies (the id, the
+    name, and the bounds it sent), so they are not checked again."""
     if not isinstance(raw, dict) or set(raw) != {"entities", "groups"}:
         raise PolicyEvaluationError(f"batch answer is not {{entities, groups}}: {str(raw)[:200]}")
     singles, groups = raw["entities"], raw["groups"]
@@ -113,62 +118,97 @@ def expand_answer(
         raise PolicyEvaluationError(
             f"policy answered {len(groups)} groups for {len(request.groups)}"
         )
+    if len(singles) != len(request.singles):
+        raise PolicyEvaluationError(
+            f"policy returned {len(singles)} decisions for {len(request.singles)} entities"
+        )
     ids = request.ids
     ordered: list[Any] = [None] * len(ids)
-    for position, doc in zip(request.singles, _sized(singles, len(request.singles)), strict=True):
-        ordered[position] = doc
+    # Decisions still to verify (OPA's own), by position.
+    whole: dict[int, Any] = dict(zip(request.singles, singles, strict=True))
     for (positions, members), answer in zip(request.groups, groups, strict=True):
-        for position, doc in zip(positions, _members(answer, members), strict=True):
-            ordered[position] = doc
-    return verify_decisions(ordered, ids, revision, as_of, names)
+        shared = _Shared(answer, revision, as_of, names)
+        for position, member, doc in zip(positions, members, shared.split(members), strict=True):
+            if doc is None:
+                ordered[position] = shared.complete(member)
+            else:
+                whole[position] = doc
+    checked = verify_decisions(
+        list(whole.values()), [ids[p] for p in whole], revision, as_of, names
+    )
+    for position, decision in zip(whole, checked, strict=True):
+        ordered[position] = decision
+    return ordered
 
 
-def _sized(docs: list[Any], expected: int) -> list[Any]:
-    if len(docs) != expected:
-        raise PolicyEvaluationError(
-            f"policy returned {len(docs)} decisions for {expected} entities"
-        )
-    return docs
+class _Shared:
+    """One group's answer: which members share its decision, and that decision, verified."""
 
+    __slots__ = ("answer", "as_of", "names", "probe", "revision")
 
-def _members(answer: Any, members: list[Member]) -> list[Any]:
-    """One decision per member, in member order, from a group's answer: the shared decision
-    completed with the member's id and bounds for the members it lists, the full decisions
-    in turn for the rest."""
-    if not isinstance(answer, dict) or set(answer) != {"decision", "entities", "decisions"}:
-        raise PolicyEvaluationError(f"group answer is not {{decision, entities, decisions}}: "
-                                    f"{str(answer)[:200]}")  # fmt: skip
-    shared, allowed, rest = answer["decision"], answer["entities"], answer["decisions"]
-    if not isinstance(allowed, list) or not isinstance(rest, list):
-        raise PolicyEvaluationError("group answer: entities and decisions must be arrays")
-    if allowed and not (isinstance(shared, dict) and not {"entity", "ownership"} & set(shared)):
-        raise PolicyEvaluationError(f"group answer: a shared decision is not one: {shared!r}")
-    if len(allowed) + len(rest) != len(members):
-        raise PolicyEvaluationError(
-            f"group answer has {len(allowed) + len(rest)} decisions for {len(members)} members"
-        )
-    out: list[Any] = []
-    a = r = 0
-    for member in members:
-        if a < len(allowed) and allowed[a] == member[0]:
-            a += 1
-            doc = dict(shared)
-            doc["entity"] = member[0]
-            doc["ownership"] = {
-                "control": {"min": member[2], "max": member[3]},
-                "look_through": {"min": member[4], "max": member[5]},
-            }
-            # Nothing mutable is shared between members' decisions.
-            for key in ("policy", "reasons"):
-                value = doc.get(key)
-                if isinstance(value, dict | list):
-                    doc[key] = value.copy()
-            out.append(doc)
-        elif r < len(rest):
-            out.append(rest[r])  # its entity is checked against the member by verify_decisions
-            r += 1
-        else:
+    def __init__(self, answer: Any, revision: str, as_of: str, names: Mapping[str, str]) -> None:
+        keys = {"decision", "entities", "decisions"}
+        if not isinstance(answer, dict) or set(answer) != keys:
             raise PolicyEvaluationError(
-                f"group answer does not account for member {member[0]!r} in order"
+                f"group answer is not {{decision, entities, decisions}}: {str(answer)[:200]}"
             )
-    return out
+        if not isinstance(answer["entities"], list) or not isinstance(answer["decisions"], list):
+            raise PolicyEvaluationError("group answer: entities and decisions must be arrays")
+        self.answer, self.revision, self.as_of, self.names = answer, revision, as_of, names
+        self.probe: Decision | None = None
+
+    def split(self, members: list[Member]) -> list[Any]:
+        """Per member, in member order: None when it shares the decision, else its own
+        decision (unverified; its entity is checked against the member by verify_decisions)."""
+        allowed, rest = self.answer["entities"], self.answer["decisions"]
+        if len(allowed) + len(rest) != len(members):
+            raise PolicyEvaluationError(
+                f"group answer has {len(allowed) + len(rest)} decisions for {len(members)} members"
+            )
+        out: list[Any] = []
+        a = r = 0
+        for member in members:
+            if a < len(allowed) and allowed[a] == member[0]:
+                a += 1
+                out.append(None)
+            elif r < len(rest):
+                out.append(rest[r])
+                r += 1
+            else:
+                raise PolicyEvaluationError(
+                    f"group answer does not account for member {member[0]!r} in order"
+                )
+        return out
+
+    def complete(self, member: Member) -> Decision:
+        """The shared decision for ``member``: verified with the first, copied for the rest."""
+        entity_id = member[0]
+        ownership = {  # keys in OPA's order
+            "control": {"max": member[3], "min": member[2]},
+            "look_through": {"max": member[5], "min": member[4]},
+        }
+        probe = self.probe
+        if probe is None:
+            shared = self.answer["decision"]
+            if not isinstance(shared, dict) or {"entity", "ownership"} & set(shared):
+                raise PolicyEvaluationError(f"group answer: the shared decision is {shared!r}")
+            # A copy of its own: no object of one decision is another's.
+            # Keys in OPA's order, as in every other decision.
+            doc = {**shared, "entity": entity_id, "ownership": ownership}
+            doc = orjson.loads(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
+            (probe,) = verify_decisions([doc], [entity_id], self.revision, self.as_of, self.names)
+            if probe["reasons"]:  # copies would share the reasons' objects: check each alone
+                return probe
+            self.probe = probe
+            return probe
+        decision: dict[str, Any] = dict(probe)
+        decision["entity"] = entity_id
+        decision["ownership"] = ownership
+        decision["policy"] = dict(probe["policy"])
+        decision["reasons"] = []
+        name = self.names.get(entity_id)
+        if name is None:
+            decision.pop("name", None)
+        else:
+            decision["name"] = name
+        return decision  # type: ignore[return-value]  # the probe's shape, verified

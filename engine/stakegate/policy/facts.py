@@ -8,6 +8,7 @@ ownership math from ``ownership``. Nothing here decides; Rego does.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any, Final, Literal
 
 import orjson
@@ -46,6 +47,7 @@ DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
 # look_through_max].
 GroupKey = tuple[str, str | None, str | None]
 Member = list[Any]
+_PAIR: Final = attrgetter("owner", "owned")
 # Members and records a closed-cycle fault lists; the rest are counted (faults stay bounded).
 MAX_LISTED = 10
 
@@ -148,16 +150,14 @@ class RegistryFacts:
         share that can cross the threshold): those are sent whole."""
         if entity_id in self.faults:
             return None
-        i = self._index[entity_id]
-        result, crosses = self.result, self.threshold.upper_crosses
-        c_lo, c_hi, c_lx, c_hx = result.bounds(i, "control")
-        l_lo, l_hi, l_lx, l_hx = result.bounds(i, "look_through")
-        if c_lx or c_hx or l_lx or l_hx or crosses(c_hi, False) or crosses(l_hi, False):
+        bounds = self.result.plain_bounds(self._index[entity_id])
+        if bounds is None:
             return None
-        if not (0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0):
+        c_lo, c_hi, l_lo, l_hi = bounds
+        if self.threshold.upper_crosses(c_hi if c_hi > l_hi else l_hi):
             return None
         entity = self.registry.entities[entity_id]
-        key = (str(entity.type), entity.jurisdiction, entity.headquarters)
+        key = (entity.type.value, entity.jurisdiction, entity.headquarters)
         return key, [entity_id, entity.name, c_lo, c_hi, l_lo, l_hi]
 
     @property
@@ -286,7 +286,7 @@ def compute_facts(
     threshold = params.ownership_threshold
     consolidation_share = params.consolidation_share
     ids = list(registry.entities)
-    if len(registry.holdings) == len({(h.owner, h.owned) for h in registry.holdings}):
+    if len(registry.holdings) == len(set(map(_PAIR, registry.holdings))):
         edges: Iterable[tuple[str, str, Interval]] = (
             (h.owner, h.owned, consolidation_share if h.share is None else h.share)
             for h in registry.holdings
