@@ -133,6 +133,65 @@ def test_plain_decision_accepts_only_what_the_schema_accepts(mutations):
             raise AssertionError(f"fast path accepted a schema-invalid decision: {err}") from err
 
 
+# A deny with two reasons, as OPA writes them: the checked-in-parts path (_with_valid_reasons).
+_REASONED = {
+    **_DECISION,
+    "decision": "deny",
+    "reasons": [
+        {"code": "restricted_jurisdiction", "severity": "deny", "field": "jurisdiction",
+         "value": "CN", "region": "CN"},
+        {"code": "restricted_ownership", "severity": "deny", "method": "control",
+         "restricted_percent": {"min": 60.0, "max": 60.0, "min_exclusive": False,
+                                "max_exclusive": False},
+         "paths": [["a", "e1"]],
+         "evidence": [{"path": ["a", "e1"], "edges": [{"min": 60.0, "max": 60.0}],
+                       "contribution": {"min": 60.0, "max": 60.0}}]},
+    ],
+}  # fmt: skip
+_REASON_PATHS = [
+    ["reasons", "0", k] for k in ("code", "severity", "field", "value", "region", "extra")
+] + [
+    ["reasons", "1", k] for k in ("code", "severity", "method", "restricted_percent", "paths",
+                                  "evidence", "extra")
+]  # fmt: skip
+
+
+def _mutate_reason(doc: dict, path: list[str], value: object, drop: bool) -> dict:
+    copy = json.loads(json.dumps(doc))
+    reason = copy["reasons"][int(path[1])]
+    if drop:
+        reason.pop(path[2], None)
+    else:
+        reason[path[2]] = value
+    return copy
+
+
+def test_reasons_checked_in_parts_accept_only_what_the_schema_accepts():
+    from stakegate.policy.decision import _with_valid_reasons
+
+    assert _with_valid_reasons(json.loads(json.dumps(_REASONED)))
+    checked = refused = 0
+    candidates = [*_single_mutations(_REASONED, _DECISION_PATHS[1:])]
+    candidates += [
+        _mutate_reason(_REASONED, path, value, drop)
+        for path in _REASON_PATHS
+        for value, drop in [(None, True), *((v, False) for v in _POOL)]
+    ]
+    for decision in candidates:
+        # Twice: the second answer comes from the remembered reasons.
+        first, second = _with_valid_reasons(decision), _with_valid_reasons(decision)
+        assert first == second
+        if first:
+            try:
+                validate("decision", decision, "decision")
+            except FactsValidationError as err:  # pragma: no cover
+                raise AssertionError(f"checked in parts, accepted {decision}: {err}") from err
+            checked += 1
+        else:
+            refused += 1
+    assert checked > 10 and refused > 100
+
+
 _POOL = [None, True, False, 0, 1, -1, 50, 100, 101, 0.5, -0.5, 100.5, float("nan"), float("inf")]
 _POOL += ["", " ", "a", "CN", "company", "person", "deny", "allow", "control", ">", "x y"]
 _POOL += ["2026-11-30", "2026-13-01", "2026-11-30\n", "20261130"]

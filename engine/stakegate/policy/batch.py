@@ -201,14 +201,17 @@ class _Shared:
                 return probe
             self.probe = probe
             return probe
-        decision: dict[str, Any] = dict(probe)
-        decision["entity"] = entity_id
-        decision["ownership"] = ownership
-        decision["policy"] = dict(probe["policy"])
-        decision["reasons"] = []
+        # The probe has no reasons, so it passed verify_decisions as a plain decision: exactly
+        # these keys, in this order (OPA's, then the engine's).
+        decision: dict[str, Any] = {
+            "decision": probe["decision"],
+            "entity": entity_id,
+            "ownership": ownership,
+            "policy": {**probe["policy"]},
+            "reasons": [],
+            "as_of": probe["as_of"],
+        }
         name = self.names.get(entity_id)
-        if name is None:
-            decision.pop("name", None)
-        else:
+        if name is not None:
             decision["name"] = name
         return decision  # type: ignore[return-value]  # the probe's shape, verified

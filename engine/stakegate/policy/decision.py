@@ -12,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict
 
+import orjson
+
 from stakegate.errors import FactsValidationError, PolicyEvaluationError
-from stakegate.policy.schemas import validate
+from stakegate.policy.schemas import is_valid_part, validate
 
 __all__ = ["Decision", "Outcome", "verify_decisions"]
 
@@ -78,9 +80,10 @@ def _plain_range(bounds: Any) -> bool:
     )
 
 
-def _plain_decision(doc: dict[str, Any], regime: bool = False) -> bool:
+def _plain_decision(doc: dict[str, Any], regime: bool = False, reasons_ok: bool = False) -> bool:
     """True only for a decision without reasons that ``schemas/decision`` accepts (``regime``:
-    one made under a regime, whose policy also names it)."""
+    one made under a regime, whose policy also names it); with ``reasons_ok``, for one whose
+    reasons (a list) the schema would accept, the caller checking each reason."""
     keys = doc.keys()
     if not (keys == _DECISION_KEYS or (keys - _DECISION_KEYS == {"name"} and len(keys) == 7)):
         return False
@@ -95,7 +98,7 @@ def _plain_decision(doc: dict[str, Any], regime: bool = False) -> bool:
         and type(outcome) is str
         and outcome in _OUTCOMES
         and type(reasons) is list
-        and not reasons
+        and (reasons_ok or not reasons)
         and type(ownership) is dict
         and ownership.keys() == _METHOD_KEYS
         and _plain_range(ownership["control"])
@@ -118,6 +121,32 @@ def _plain_decision(doc: dict[str, Any], regime: bool = False) -> bool:
         and type(comparison) is str
         and comparison in _COMPARISONS
     )
+
+
+# Reasons found valid, by their canonical JSON: most reasons of a register repeat (a
+# restricted jurisdiction, an exception), and checking one costs far more than looking it up.
+_VALID_REASONS: set[bytes] = set()
+_VALID_REASONS_MAX = 100_000
+
+
+def _with_valid_reasons(doc: dict[str, Any]) -> bool:
+    """A decision the schema accepts, checked in parts: all but its reasons as a plain
+    decision's, then each reason against ``$defs/reason`` (remembered once valid)."""
+    if not _plain_decision(doc, reasons_ok=True):
+        return False
+    for reason in doc["reasons"]:
+        try:
+            key = orjson.dumps(reason, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return False
+        if key in _VALID_REASONS:
+            continue
+        if not is_valid_part("decision", "reason", reason):
+            return False
+        if len(_VALID_REASONS) >= _VALID_REASONS_MAX:
+            _VALID_REASONS.clear()
+        _VALID_REASONS.add(key)
+    return True
 
 
 def verify_decisions(
@@ -150,7 +179,7 @@ def verify_decisions(
         name = named.get(entity_id)
         if name is not None:
             doc["name"] = name
-        if not _plain_decision(doc):
+        if not _plain_decision(doc) and not _with_valid_reasons(doc):
             try:
                 validate("decision", doc, f"decision for entity {entity_id!r}")
             except FactsValidationError as err:

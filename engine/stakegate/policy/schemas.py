@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError
 from stakegate import settings
 from stakegate.errors import FactsValidationError
 
-__all__ = ["load_schema", "validate", "validator"]
+__all__ = ["is_valid_part", "load_schema", "validate", "validator"]
 
 _MAX_REPORTED = 10
 
@@ -48,6 +48,25 @@ def _compiled(name: str) -> Callable[[object], object]:
     schema = {k: v for k, v in load_schema(name).items() if k != "$schema"}
     validate_fast: Callable[[object], object] = fastjsonschema.compile(schema)
     return validate_fast
+
+
+@cache
+def _compiled_definition(name: str, definition: str) -> Callable[[object], object]:
+    schema = load_schema(name)
+    # The schema's own $id: fastjsonschema resolves "#/..." against the last $id it compiled.
+    part = {"$id": schema["$id"], "$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]}
+    validate_fast: Callable[[object], object] = fastjsonschema.compile(part)
+    return validate_fast
+
+
+def is_valid_part(name: str, definition: str, document: object) -> bool:
+    """Whether ``document`` is valid against ``$defs/<definition>`` of schema ``name`` (for a
+    caller that checks the rest of a document itself and words failures with ``validate``)."""
+    try:
+        _compiled_definition(name, definition)(document)
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
 
 
 def _describe(error: ValidationError) -> str:
