@@ -286,9 +286,8 @@ async def _measure(
     print(f"bare OPA batches of {chunk}, {args.clients} clients: {opa_rate:,.0f} decisions/s "
           f"errors={opa_errors}", flush=True)  # fmt: skip
     # The same chunks in the batch form the service sends (policy/batch.py).
-    encode = lambda whole: [facts[e].body for e in whole]  # noqa: E731
     form_batches = [
-        snapshot.pipeline.query(ids[i : i + chunk], encode).body
+        snapshot.pipeline.query(ids[i : i + chunk], snapshot.encoded).body
         for i in range(0, len(ids) - chunk + 1, chunk)
     ]
     form_rate, form_errors = await closed_loop(

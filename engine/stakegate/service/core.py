@@ -281,27 +281,23 @@ class DecisionService:
                     )
                 facts.append(found)
             size = max(1, self.config.opa_chunk)
-            chunks = [
-                (list(entity_ids[i : i + size]), facts[i : i + size])
-                for i in range(0, len(entity_ids), size)
-            ]
+            chunks = [list(entity_ids[i : i + size]) for i in range(0, len(entity_ids), size)]
             gate = asyncio.Semaphore(_BATCH_PARALLEL)
 
-            async def run(ids: list[str], chunk: list[EntityFacts]) -> _Answer:
+            async def run(ids: list[str]) -> _Answer:
                 async with gate:
-                    bodies = dict(zip(ids, chunk, strict=True))
-                    query = snap.pipeline.query(ids, lambda whole: [bodies[e].body for e in whole])
+                    query = snap.pipeline.query(ids, snap.encoded)
                     return await self._decide(snap, snap.pipeline, query)
 
             if len(chunks) == 1:
-                answers = [await run(*chunks[0])]
+                answers = [await run(chunks[0])]
             else:
                 # A TaskGroup, not gather: when one query fails (OPA slow past the deadline),
                 # the others are cancelled rather than left querying a struggling OPA, and none
                 # outlives this request's hold on the snapshot.
                 try:
                     async with asyncio.TaskGroup() as group:
-                        tasks = [group.create_task(run(ids, chunk)) for ids, chunk in chunks]
+                        tasks = [group.create_task(run(ids)) for ids in chunks]
                 except BaseExceptionGroup as failed:
                     raise failed.exceptions[0] from None
                 answers = [task.result() for task in tasks]

@@ -62,10 +62,10 @@ class Comparison:
 
 async def _decide(snapshot: Snapshot, ids: Sequence[str], chunk: int) -> AsyncIterator[Decision]:
     """Verified decisions for ``ids``, in order, ``chunk`` per query, one query at a time."""
-    pipeline, facts = snapshot.pipeline, snapshot.facts
+    pipeline = snapshot.pipeline
     for start in range(0, len(ids), chunk):
         batch = list(ids[start : start + chunk])
-        query = pipeline.query(batch, lambda whole: [facts[e].body for e in whole])
+        query = pipeline.query(batch, snapshot.encoded)
         answer = await snapshot.opa.query(query.entrypoint, query.body)
         for decision in pipeline.verify(answer, query):
             yield decision
