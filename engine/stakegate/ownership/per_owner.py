@@ -183,18 +183,6 @@ class PerOwnerResult:
         c = self._control
         return f"<PerOwnerResult entities={len(self.graph)} seeds={len(c.pos_runs)}>"
 
-    def plain_bounds(self, entity: int) -> tuple[float, float, float, float] | None:
-        """As ``OwnershipResult.plain_bounds``."""
-        if self.status[entity] == Status.RESTRICTED:
-            return None
-        c_lo, c_hi, c_lx, c_hx = self.bounds(entity, "control")
-        l_lo, l_hi, l_lx, l_hx = self.bounds(entity, "look_through")
-        if c_lx or c_hx or l_lx or l_hx:
-            return None
-        if 0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0:
-            return c_lo, c_hi, l_lo, l_hi
-        return None
-
     def bounds(self, entity: int, method: Method) -> tuple[float, float, bool, bool]:
         """``(min, max, min_exclusive, max_exclusive)`` of ``entity`` under ``method``."""
         if self.status[entity] == Status.RESTRICTED:

@@ -148,7 +148,8 @@ class RegistryFacts:
         """The entity as a member of a batch-form group, or None when its facts are more than
         its shared facts, id, name and four bounds (faults, evidence, an exclusive bound, or a
         share that can cross the threshold): those are sent whole."""
-        if entity_id in self.faults:
+        # Facts under a regime (PerOwnerResult) only go side by side, which has no batch form.
+        if entity_id in self.faults or not isinstance(self.result, OwnershipResult):
             return None
         bounds = self.result.plain_bounds(self._index[entity_id])
         if bounds is None:
