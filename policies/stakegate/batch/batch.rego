@@ -39,23 +39,14 @@ decisions := {"entities": singles, "groups": grouped} if {
 #   The facts of one group member [id, name, control_min, control_max, look_through_min,
 #   look_through_max] (name null when there is none): the group's facts with the member's id,
 #   name and bounds (both flags false, no paths, no evidence).
-facts(shared, member) := object.union(shared, {
-	"id": member[0],
-	"ownership": {
-		"control": {
-			"min": member[2], "max": member[3], "min_exclusive": false, "max_exclusive": false,
-			"paths": [], "evidence": [],
-		},
-		"look_through": {
-			"min": member[4], "max": member[5], "min_exclusive": false, "max_exclusive": false,
-			"paths": [], "evidence": [],
-		},
-	},
-}) if {
+facts(shared, member) := _unnamed(shared, member) if {
 	member[1] == null
-} else := object.union(shared, {
+} else := object.union(_unnamed(shared, member), {"name": member[1]})
+
+# The member's facts less its name. Its arguments carry the member's id, so OPA's
+# function memo keeps members apart (docs/ARCHITECTURE.md "OPA cost per entity").
+_unnamed(shared, member) := object.union(shared, {
 	"id": member[0],
-	"name": member[1],
 	"ownership": {
 		"control": {
 			"min": member[2], "max": member[3], "min_exclusive": false, "max_exclusive": false,
