@@ -50,8 +50,12 @@ from stakegate.registry.model import (
     Registry,
 )
 from stakegate.registry.parse import parse_document
+from stakegate.registry.pieces import Unsplit, pieces
 
 __all__ = ["load_registry", "parse_registry"]
+
+# From this size a JSON registry is read in pieces (``pieces``) instead of whole.
+PIECES_MIN: Final = 1 << 20
 
 
 def load_registry(path: str | Path) -> Registry:
@@ -63,6 +67,11 @@ def load_registry(path: str | Path) -> Registry:
     data = _read_bounded(path, source, settings.REGISTRY_MAX_BYTES)
     suffix = "" if stdin else Path(path).suffix.lower()
     with _gc_paused():
+        if suffix in (".json", "") and len(data) >= PIECES_MIN:
+            try:
+                return _build_pieces(data, source)
+            except Unsplit:
+                pass  # read whole, as any other document
         document = parse_document(data, suffix, source)
         del data  # the file's bytes (185 MB for 1M entities) are not needed while building
         return _parse(document, source, full_schema=False, consume=True)
@@ -146,79 +155,141 @@ _TYPES: Final = {t.value: t for t in EntityType}
 _INTERESTS: Final = {t.value: t for t in InterestType}
 
 
-def _build(doc: dict[str, Any], source: str, consume: bool = False) -> Registry:
-    problems: list[Problem] = []
-    entities: dict[str, Entity] = {}
-    # Upper-cased code per distinct code string; None for one that is not a code. The schema's
-    # pattern, like any JSON Schema pattern checked in Python, lets 'CN\n' through, and a code
-    # that does not match the region list exactly would be a silent allow.
-    normal: dict[str, str | None] = {}
-    fullmatch = record_spec().code.fullmatch
-    first_index: dict[str, int] = {}  # filled only once a duplicate id turns up
-    for i, rec in enumerate(doc["entities"]):
-        eid = rec["id"]
-        if eid in entities:
-            if not first_index:
-                for n, r in enumerate(doc["entities"]):
-                    first_index.setdefault(r["id"], n)
-            msg = f"duplicate id, first defined at entities[{first_index[eid]}]"
-            problems.append(problem(doc, ("entities", i, "id"), msg))
-            continue
-        codes: list[str | None] = []  # jurisdiction, headquarters
-        for k in ("jurisdiction", "headquarters"):
-            c = rec.get(k)
-            if c is not None:
-                if c not in normal:
-                    normal[c] = c.upper() if fullmatch(c) else None
-                if normal[c] is None:
-                    problems.append(problem(doc, ("entities", i, k), CODE_MESSAGE.format(c)))
-                c = normal[c]
-            codes.append(c)
-        kind, name, (j, hq) = _TYPES[rec["type"]], rec.get("name"), codes
-        if "designations" in rec:
-            designations = _designations(doc, i, rec["designations"], problems)
-            entities[eid] = Entity(eid, kind, name, j, hq, designations)
-        else:
-            entities[eid] = Entity(eid, kind, name, j, hq)
+class _Builder:
+    """The model, built section by section from validated records.
 
-    records: list[Holding] = []
-    exact: dict[float, Interval | str] = {}  # Interval is frozen: one per distinct share
-    append = records.append
-    dated = False
-    ownership: list[Any] = doc.get("ownership", [])
-    for i, rec in enumerate(ownership):
-        if consume and i:
-            ownership[i - 1] = None  # built, and any problem with it already labelled
-        owner, owned = rec["owner"], rec["owned"]
-        pct = rec.get("percent")
-        share: Interval | str | None
-        if pct is None:
-            share = None  # a consolidation record; the schema requires percent elsewhere
-        elif type(pct) is dict:
-            share = _share(pct)
+    ``doc`` labels problems with their records; it is None for a document read in pieces,
+    where the first problem raises ``Unsplit`` so the whole reading reports them all.
+    """
+
+    __slots__ = (
+        "dated", "doc", "entities", "exact", "first_index", "normal", "problems", "records",
+    )  # fmt: skip
+
+    def __init__(self, doc: dict[str, Any] | None) -> None:
+        self.doc = doc
+        self.problems: list[Problem] = []
+        self.entities: dict[str, Entity] = {}
+        self.records: list[Holding] = []
+        # Upper-cased code per distinct code string; None for one that is not a code. The
+        # schema's pattern, like any JSON Schema pattern checked in Python, lets 'CN\n'
+        # through, and a code that does not match the region list exactly would be a silent
+        # allow.
+        self.normal: dict[str, str | None] = {}
+        self.exact: dict[float, Interval | str] = {}  # Interval is frozen: one per share
+        self.dated = False
+        self.first_index: dict[str, int] = {}
+
+    def _refuse(self) -> None:
+        if self.doc is None:
+            raise Unsplit
+
+    def add_entities(self, records: list[dict[str, Any]], first: int) -> None:
+        doc, problems, entities, normal = self.doc, self.problems, self.entities, self.normal
+        fullmatch = record_spec().code.fullmatch
+        for i, rec in enumerate(records, first):
+            eid = rec["id"]
+            if eid in entities:
+                self._refuse()
+                assert doc is not None
+                if not self.first_index:  # filled only once a duplicate id turns up
+                    for n, r in enumerate(doc["entities"]):
+                        self.first_index.setdefault(r["id"], n)
+                msg = f"duplicate id, first defined at entities[{self.first_index[eid]}]"
+                problems.append(problem(doc, ("entities", i, "id"), msg))
+                continue
+            codes: list[str | None] = []  # jurisdiction, headquarters
+            for k in ("jurisdiction", "headquarters"):
+                c = rec.get(k)
+                if c is not None:
+                    if c not in normal:
+                        normal[c] = c.upper() if fullmatch(c) else None
+                    if normal[c] is None:
+                        problems.append(problem(doc, ("entities", i, k), CODE_MESSAGE.format(c)))
+                    c = normal[c]
+                codes.append(c)
+            kind, name, (j, hq) = _TYPES[rec["type"]], rec.get("name"), codes
+            if "designations" in rec:
+                designations = _designations(doc, i, rec["designations"], problems)
+                entities[eid] = Entity(eid, kind, name, j, hq, designations)
+            else:
+                entities[eid] = Entity(eid, kind, name, j, hq)
+        if problems:
+            self._refuse()
+
+    def add_ownership(self, records: list[Any], first: int, consume: bool = False) -> None:
+        """``consume`` (records nobody else holds): each is dropped once built (1M entities:
+        about 400 MB less at the peak of a whole-document reading)."""
+        doc, problems, exact, entity = self.doc, self.problems, self.exact, self.entities.get
+        append = self.records.append
+        for n, rec in enumerate(records):
+            if consume and n:
+                records[n - 1] = None  # built, and any problem with it already labelled
+            i = first + n
+            owner, owned = entity(rec["owner"]), entity(rec["owned"])
+            pct = rec.get("percent")
+            share: Interval | str | None
+            if pct is None:
+                share = None  # a consolidation record; the schema requires percent elsewhere
+            elif type(pct) is dict:
+                share = _share(pct)
+            else:
+                share = exact.get(pct) or exact.setdefault(pct, _share(pct))
+            if owner is None or owned is None or isinstance(share, str):
+                self._refuse()
+                assert doc is not None
+                problems += _holding_problems(doc, i, self.entities, share)
+                continue
+            # The entities' own id strings: one copy of each id however many records name it.
+            if len(rec) == 3 and "percent" in rec:  # the common record: owner, owned, percent
+                append(Holding(owner.id, owned.id, share, i))
+                continue
+            start, end = _interval(doc, ("ownership", i), rec, "start", "end", problems)
+            self.dated = self.dated or start is not None or end is not None
+            append(
+                Holding(
+                    owner.id, owned.id, share, i, _INTERESTS[rec.get("interest", "shares")],
+                    rec.get("interest_id"), start, end,
+                )
+            )  # fmt: skip
+        if problems:
+            self._refuse()
+
+    def registry(self, source: str) -> Registry:
+        if self.problems:
+            raise registry_error(self.problems, source)
+        registry = Registry(source, self.entities, self.records, [], None, None, self.dated)
+        return registry_as_of(registry, None)
+
+
+def _build(doc: dict[str, Any], source: str, consume: bool = False) -> Registry:
+    builder = _Builder(doc)
+    builder.add_entities(doc["entities"], 0)
+    builder.add_ownership(doc.get("ownership", []), 0, consume)
+    return builder.registry(source)
+
+
+def _build_pieces(data: bytes, source: str) -> Registry:
+    """The model of a JSON document read in pieces (``pieces``); ``Unsplit`` if it cannot be,
+    or if anything in it is refused (the whole reading then names every problem)."""
+    builder = _Builder(None)
+    seen = set()
+    for section, first, records in pieces(data):
+        seen.add(section)
+        if fast_problems({"entities": [], section: records}):
+            raise Unsplit
+        if section == "entities":
+            builder.add_entities(records, first)
         else:
-            share = exact.get(pct) or exact.setdefault(pct, _share(pct))
-        if owner not in entities or owned not in entities or isinstance(share, str):
-            problems += _holding_problems(doc, i, entities, share)
-            continue
-        if len(rec) == 3 and "percent" in rec:  # the common record: owner, owned, percent
-            append(Holding(owner, owned, share, i))
-            continue
-        start, end = _interval(doc, ("ownership", i), rec, "start", "end", problems)
-        dated = dated or start is not None or end is not None
-        append(
-            Holding(
-                owner, owned, share, i, _INTERESTS[rec.get("interest", "shares")],
-                rec.get("interest_id"), start, end,
-            )
-        )  # fmt: skip
-    if problems:
-        raise registry_error(problems, source)
-    return registry_as_of(Registry(source, entities, records, [], None, None, dated), None)
+            builder.add_ownership(records, first, consume=True)
+        del records
+    if "entities" not in seen:
+        raise Unsplit
+    return builder.registry(source)
 
 
 def _interval(
-    doc: dict[str, Any],
+    doc: dict[str, Any] | None,
     where: tuple[str | int, ...],
     rec: dict[str, Any],
     first: str,
@@ -239,7 +310,7 @@ def _interval(
 
 
 def _designations(
-    doc: dict[str, Any], i: int, items: list[dict[str, Any]], problems: list[Problem]
+    doc: dict[str, Any] | None, i: int, items: list[dict[str, Any]], problems: list[Problem]
 ) -> tuple[Designation, ...]:
     out = []
     for n, item in enumerate(items):

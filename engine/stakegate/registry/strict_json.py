@@ -22,7 +22,7 @@ import orjson
 
 from stakegate.errors import ParseError
 
-__all__ = ["StreamDecoder", "loads", "loads_registry"]
+__all__ = ["KEY_BEFORE_SPACE", "StreamDecoder", "loads", "loads_registry", "record_keys"]
 
 # A ``\\u`` escape of a UTF-16 surrogate; only then are strings checked for lone ones.
 _SURROGATE_ESCAPE: Final = re.compile(r"\\[uU][dD][89a-fA-F]")
@@ -158,7 +158,7 @@ def _located(value: object) -> ParseError:
 # --- the public readers --------------------------------------------------------------------
 
 # A key whose closing quote is not directly followed by ':' (the fast count would miss it).
-_KEY_BEFORE_SPACE: Final = re.compile(rb'"[ \t\r\n]+:')
+KEY_BEFORE_SPACE: Final = re.compile(rb'"[ \t\r\n]+:')
 _IS_DICT: Final = dict.__instancecheck__
 _FAST_MIN: Final = 1 << 20
 
@@ -180,7 +180,7 @@ def loads_registry(data: bytes) -> object:
             value = orjson.loads(data)
         except orjson.JSONDecodeError:
             value = _NOT_READ
-        if value is not _NOT_READ and not _KEY_BEFORE_SPACE.search(data):
+        if value is not _NOT_READ and not KEY_BEFORE_SPACE.search(data):
             if _registry_keys(value) == data.count(b'":'):
                 return value
     return loads(data)
@@ -190,7 +190,7 @@ _NOT_READ: Final = object()
 
 
 def _registry_keys(doc: object) -> int | None:
-    """The keys of the root, of every record and of every band; None if not that shape.
+    """The keys of the root and of the records (``record_keys``); None if not that shape.
 
     A record that is not a mapping would count its ``len`` (a string its characters) and could
     offset a repeated key: such a document goes to the exact reader, which names what it
@@ -203,11 +203,23 @@ def _registry_keys(doc: object) -> int | None:
         return None
     if not (all(map(_IS_DICT, entities)) and all(map(_IS_DICT, ownership))):
         return None
-    bands = cast(
-        Iterator[dict[str, object]],
-        filter(_IS_DICT, map(dict.get, ownership, repeat("percent"))),
-    )
-    return len(doc) + sum(map(len, entities)) + sum(map(len, ownership)) + sum(map(len, bands))
+    return len(doc) + record_keys(entities, "entities") + record_keys(ownership, "ownership")
+
+
+def record_keys(records: list[dict[str, object]], section: str) -> int:
+    """The keys of a section's records and of the mappings the schema puts in them: an
+    ownership record's band, an entity's designations. Each mapping is counted once."""
+    keys = sum(map(len, records))
+    if section == "ownership":
+        bands = cast(
+            Iterator[dict[str, object]],
+            filter(_IS_DICT, map(dict.get, records, repeat("percent"))),
+        )
+        return keys + sum(map(len, bands))
+    for listed in filter(None, map(dict.get, records, repeat("designations"))):
+        if type(listed) is list:
+            keys += sum(len(item) for item in listed if type(item) is dict)
+    return keys
 
 
 def loads(data: bytes | str) -> object:
