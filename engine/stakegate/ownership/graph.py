@@ -8,7 +8,7 @@ million-level holding chain must not hit Python's recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 
 from stakegate.ownership.interval import Interval
@@ -164,6 +164,11 @@ class OwnershipGraph:
     @property
     def edge_count(self) -> int:
         return len(self.in_src)
+
+    @property
+    def positions(self) -> Mapping[str, int]:
+        """Entity id -> index, for callers that look up many (not to be changed)."""
+        return self._index
 
     def index(self, entity_id: str) -> int:
         """The index of ``entity_id``; ValueError when it is not in the graph."""
