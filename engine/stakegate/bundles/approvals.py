@@ -21,10 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from stakegate.bundles.signing import VerifiedBundle, key_fingerprint
+from stakegate.bundles.signing import VerifiedBundle, key_fingerprint, pem_key
 from stakegate.errors import BundleVerificationError, InputError
 from stakegate.logs import get_logger
 
@@ -96,16 +95,14 @@ def load_reviewer_keys(path: Path | None) -> dict[str, ReviewerKey]:
         except (OSError, UnicodeDecodeError) as err:
             raise InputError(f"{file}: cannot read ({err})", param="reviewer_keys") from None
         for block in _pem_blocks(text, file):
-            try:
-                key = serialization.load_pem_public_key(block)
-            except ValueError as err:
-                raise InputError(
-                    f"{file}: not a PEM public key ({err})", param="reviewer_keys"
-                ) from None
-            if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-                raise InputError(
-                    f"{file}: only Ed25519 and RSA keys are accepted", param="reviewer_keys"
-                )
+            key: ReviewerKey = pem_key(
+                block,
+                str(file),
+                private=False,
+                accepted=ed25519.Ed25519PublicKey | rsa.RSAPublicKey,
+                kinds="an Ed25519 or RSA key (the only kinds accepted)",
+                refuse=lambda message: InputError(message, param="reviewer_keys"),
+            )
             keys[key_fingerprint(key)] = key
     if not keys:
         raise InputError(f"{path}: no *.pem public keys in the directory", param="reviewer_keys")
@@ -114,17 +111,17 @@ def load_reviewer_keys(path: Path | None) -> dict[str, ReviewerKey]:
 
 def _load_private_key(path: Path) -> PrivateKey:
     try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
     except OSError as err:
         raise InputError(f"{path}: {err.strerror or err}", param="reviewer_key") from None
-    except (ValueError, TypeError) as err:
-        raise InputError(
-            f"{path}: not an unencrypted PEM private key ({err})", param="reviewer_key"
-        ) from None
-    if not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        raise InputError(
-            f"{path}: only Ed25519 and RSA keys can sign approvals", param="reviewer_key"
-        )
+    key: PrivateKey = pem_key(
+        data,
+        str(path),
+        private=True,
+        accepted=ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
+        kinds="an Ed25519 or RSA key (the only kinds that sign approvals)",
+        refuse=lambda message: InputError(message, param="reviewer_key"),
+    )
     return key
 
 

@@ -35,6 +35,7 @@ from stakegate.bundles.signing import (
     VerifiedBundle,
     content_digest,
     key_fingerprint,
+    pem_key,
     verify_bundle,
 )
 from stakegate.errors import InputError
@@ -152,12 +153,14 @@ def _signing_key_pem(signing_key: Path | None) -> bytes:
 
 
 def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError) as err:
-        raise InputError(f"signing key: not an unencrypted PEM private key ({err})") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise InputError(f"signing key: not an RSA key ({ALGORITHM} needs RSA)")
+    key: rsa.RSAPrivateKey = pem_key(
+        pem,
+        "signing key",
+        private=True,
+        accepted=rsa.RSAPrivateKey,
+        kinds=f"an RSA key ({ALGORITHM} needs RSA)",
+        refuse=InputError,
+    )
     return key
 
 

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
@@ -38,6 +39,7 @@ __all__ = [
     "SIGNATURES",
     "VerifiedBundle",
     "content_digest",
+    "pem_key",
     "key_fingerprint",
     "load_public_key",
     "opa_file_hash",
@@ -93,20 +95,50 @@ def key_fingerprint(key: PublicKeyTypes) -> str:
     return f"sha256:{hashlib.sha256(der).hexdigest()}"
 
 
+def pem_key(
+    data: bytes,
+    source: str,
+    *,
+    private: bool,
+    accepted: type | UnionType,
+    kinds: str,
+    refuse: Callable[[str], Exception],
+) -> Any:
+    """The one reading of a PEM key (bundle signing, approvals, audit checkpoints): ``data`` as
+    an unencrypted private key (``private``) or a public key, and one of ``accepted``.
+
+    Anything else raises ``refuse(message)``, the caller's own error, with a message that
+    starts with ``source`` and names the accepted ``kinds`` ("an RSA key").
+    """
+    try:
+        if private:
+            key: object = serialization.load_pem_private_key(data, password=None)
+        else:
+            key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
+        form = "an unencrypted PEM private key" if private else "a PEM public key"
+        raise refuse(f"{source}: not {form} ({kinds}): {err}") from None
+    if not isinstance(key, accepted):
+        raise refuse(f"{source}: not {kinds}")
+    return key
+
+
 def load_public_key(path: Path) -> rsa.RSAPublicKey:
     """The RSA public key in a PEM file, or an error that names the setting."""
     try:
-        key = serialization.load_pem_public_key(path.read_bytes())
+        data = path.read_bytes()
     except OSError as err:
         raise BundleVerificationError(
             f"bundle public key {path}: {err.strerror or err} (setting STAKEGATE_BUNDLE_PUBLIC_KEY)"
         ) from None
-    except ValueError as err:
-        raise BundleVerificationError(
-            f"bundle public key {path}: not a PEM public key: {err}"
-        ) from None
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise BundleVerificationError(f"bundle public key {path}: not an RSA key ({ALGORITHM})")
+    key: rsa.RSAPublicKey = pem_key(
+        data,
+        f"bundle public key {path}",
+        private=False,
+        accepted=rsa.RSAPublicKey,
+        kinds=f"an RSA key ({ALGORITHM})",
+        refuse=BundleVerificationError,
+    )
     return key
 
 

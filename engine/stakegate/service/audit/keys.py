@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
-from stakegate.bundles.signing import key_fingerprint
+from stakegate.bundles.signing import key_fingerprint, pem_key
 from stakegate.errors import InputError
 
 __all__ = ["Signer", "Verifier", "load_signer", "load_verifiers"]
@@ -91,14 +91,14 @@ def _read(spec: str, what: str) -> tuple[bytes, str]:
 def load_signer(spec: str) -> Signer:
     """The private key in ``spec`` (a PEM file path or PEM text), unencrypted."""
     data, source = _read(spec, "audit signing key")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-        raise InputError(
-            f"{source}: not an unencrypted PEM private key (Ed25519 or RSA): {err}"
-        ) from err
-    if not isinstance(key, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        raise InputError(f"{source}: not an Ed25519 or RSA private key")
+    key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey = pem_key(
+        data,
+        source,
+        private=True,
+        accepted=ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey,
+        kinds="an Ed25519 or RSA private key",
+        refuse=InputError,
+    )
     alg = _algorithm(key, source)
     return Signer(key, alg, key_fingerprint(key.public_key()))
 
@@ -108,14 +108,15 @@ def load_verifiers(paths: Iterable[Path]) -> list[Verifier]:
     verifiers = []
     for path in paths:
         data, source = _read(str(path), "audit public key")
-        try:
-            key = serialization.load_pem_public_key(data)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as err:
-            raise InputError(
-                f"{source}: not a PEM public key (Ed25519 or RSA): {err}; "
-                "verify with the public key, not the private one"
-            ) from err
-        if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-            raise InputError(f"{source}: not an Ed25519 or RSA public key")
+        key: ed25519.Ed25519PublicKey | rsa.RSAPublicKey = pem_key(
+            data,
+            source,
+            private=False,
+            accepted=ed25519.Ed25519PublicKey | rsa.RSAPublicKey,
+            kinds="an Ed25519 or RSA public key",
+            refuse=lambda message: InputError(
+                f"{message}; verify with the public key, not the private one"
+            ),
+        )
         verifiers.append(Verifier(key, _algorithm(key, source), key_fingerprint(key)))
     return verifiers
