@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from stakegate.bundles import approvals, build, signing
-from stakegate.errors import BundleVerificationError, InputError, EngineError
+from stakegate.errors import BundleVerificationError, EngineError, InputError
 from stakegate.service.audit import keys
 
 PRIVATE = serialization.PrivateFormat.PKCS8
