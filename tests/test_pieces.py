@@ -255,3 +255,23 @@ def test_a_large_register_is_loaded_in_a_fraction_of_the_whole_reading(
         peaks.append(peak)
         assert len(registry.entities) == 30_000
     assert peaks[0] < peaks[1] / 2, peaks
+
+
+def test_a_place_the_section_may_end_is_tried_once(monkeypatch: pytest.MonkeyPatch):
+    """Found in review: each failed cut tried every failed place of the section's end again,
+    so a record with a '],"notes":' (designations, then notes) and 20 '},{' in a later string
+    spent 40 of the 32 failed cuts allowed, and the register was read whole."""
+    monkeypatch.setattr(pieces, "PIECE_BYTES", 1)
+    doc = {
+        "entities": [
+            {
+                "id": "a",
+                "type": "company",
+                "designations": [{"list": "L"}],
+                "notes": "n",
+                "name": "x},{" * 20,
+            },
+            {"id": "b", "type": "company"},
+        ]
+    }
+    assert _sections(json.dumps(doc).encode()) == doc

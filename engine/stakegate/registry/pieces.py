@@ -134,18 +134,20 @@ class _Reader:
         """The next piece's records from ``pos`` (at a record), and whether the section ended."""
         data, start = self.data, self.pos
         cut = _CUT.search(data, start + PIECE_BYTES)
+        untried = start  # where the places the section may end have not been tried yet
         while True:
             stretch = cut.start() + 1 if cut else len(data)
             if cut and (records := _records(data[start:stretch])) is not None:
                 self.pos = cut.end() - 1  # at the next record's '{'
                 return records, False
-            # The section may end in this stretch: try each place it could, in order.
-            for end in _END.finditer(data, start):
+            # The section may end in this stretch: try each place it could, in order, once.
+            for end in _END.finditer(data, untried):
                 if end.start() > stretch:
                     break
                 if (records := _records(data[start : end.start()])) is not None:
                     self.pos = end.start() + 1
                     return records, True
+                untried = end.start() + 1
                 self._miscut()
             if cut is None:
                 raise Unsplit
