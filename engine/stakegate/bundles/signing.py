@@ -39,10 +39,10 @@ __all__ = [
     "SIGNATURES",
     "VerifiedBundle",
     "content_digest",
-    "pem_key",
     "key_fingerprint",
     "load_public_key",
     "opa_file_hash",
+    "pem_key",
     "verify_bundle",
 ]
 

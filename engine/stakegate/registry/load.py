@@ -276,7 +276,11 @@ def _build_pieces(data: bytes, source: str) -> Registry:
     seen = set()
     for section, first, records in pieces(data):
         seen.add(section)
-        if fast_problems({"entities": [], section: records}):
+        # The record check of this piece alone, in a document of its own.
+        alone = (
+            {"entities": records} if section == "entities" else {"entities": [], section: records}
+        )
+        if fast_problems(alone):
             raise Unsplit
         if section == "entities":
             builder.add_entities(records, first)
