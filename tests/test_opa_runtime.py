@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from stakegate import settings
@@ -138,3 +139,24 @@ def test_undefined_decision_is_an_error(opa_server: LocalOpa):
 def test_bad_opa_url_is_bad_input(url: str):
     with pytest.raises(InputError):
         PolicyClient(url)
+
+
+def test_answers_are_asked_for_uncompressed(opa_server: LocalOpa):
+    """OPA gzips every answer over 1 KB when the client offers gzip (requests does by default):
+    CPU on both sides for nothing on a loopback link. Both the read and the query decline it."""
+    client = PolicyClient(opa_server.url)
+    encodings: list[str | None] = []
+    client._session.hooks["response"].append(
+        lambda response, **_: encodings.append(response.headers.get("Content-Encoding"))
+    )
+    view = client.read(VIEW_QUERY)
+    entities = b",".join(
+        b'{"id": "e%d", "type": "company", "jurisdiction": "SG"}' % i for i in range(50)
+    )
+    answer = client.query(
+        "stakegate.main.decisions",
+        b'{"input": {"as_of": "2026-11-30", "entities": [%s]}}' % entities,
+    )
+    client.close()
+    assert len(orjson.dumps(view.result)) > 1024 and len(orjson.dumps(answer.result)) > 1024
+    assert encodings == [None, None]
