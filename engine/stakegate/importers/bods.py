@@ -61,13 +61,13 @@ the live record of each, and writes the native registry at the end. How BODS map
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
+from stakegate.heap import collector_paused
 from stakegate.importers.base import Period, RegistryBuilder
 from stakegate.importers.bods_parse import (
     Interest,
@@ -102,18 +102,11 @@ _Key = tuple[str, str, str]  # owner, owned, interest
 def import_files(paths: Sequence[Path], builder: RegistryBuilder) -> None:
     """Stream BODS statements from ``paths`` (JSON arrays or JSON lines) into ``builder``."""
     replay = _Replay(builder, interest_kinds())
-    # Millions of small, acyclic objects: the cyclic collector would spend a third of the run
-    # scanning them for cycles there are none of (the registry loader pauses it too).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():  # millions of small, acyclic objects (stakegate.heap)
         for path in paths:
             for item in iter_json_items(path):
                 replay.statement(item, str(path))
         replay.finish()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def interest_kinds() -> frozenset[str]:

@@ -23,7 +23,7 @@ from stakegate.ownership.compute import (
     compute_ownership,
 )
 from stakegate.ownership.graph import OwnershipGraph, Status
-from stakegate.ownership.interval import Interval, Threshold
+from stakegate.ownership.interval import Threshold
 from stakegate.ownership.per_owner import PerOwnerResult
 from stakegate.policy.view import PolicyView
 from stakegate.registry.model import DataFault, Registry, pair_shares
@@ -289,17 +289,16 @@ def compute_facts(
     ids = list(registry.entities)
     # A registry's holdings hold one record per (owner, owned, interest type) (``Registry``): of
     # one interest type only, one per pair. (Counting distinct pairs cost 3 s at 1M entities.)
-    if len(set(map(_INTEREST, registry.holdings))) <= 1:
-        edges: Iterable[tuple[str, str, Interval]] = (
-            (h.owner, h.owned, consolidation_share if h.share is None else h.share)
-            for h in registry.holdings
-        )
+    holdings = registry.holdings
+    if len(set(map(_INTEREST, holdings))) <= 1:
+        owners = [h.owner for h in holdings]
+        owned = [h.owned for h in holdings]
+        shares = [consolidation_share if h.share is None else h.share for h in holdings]
     else:  # records of different interest types for one pair: one edge, the larger bounds
-        edges = (
-            (o, d, share)
-            for (o, d), share in pair_shares(registry.holdings, consolidation_share).items()
-        )
-    graph = OwnershipGraph.build(ids, edges)
+        pairs = pair_shares(holdings, consolidation_share)
+        owners, owned, shares = [o for o, _ in pairs], [d for _, d in pairs], list(pairs.values())
+    graph = OwnershipGraph.from_columns(ids, owners, owned, shares)
+    del owners, owned, shares
     status = [view.status(registry.entities[i]) for i in ids]
     faults = data_faults(registry, graph, status, threshold.tolerance)
     if faults and mode == "error":

@@ -28,6 +28,7 @@ import orjson
 from stakegate import settings
 from stakegate.bundles.trust import Trust, check_remote_revision, check_sources, verify_for_loading
 from stakegate.errors import InputError, PolicyChangedError, PolicyEvaluationError
+from stakegate.heap import collector_paused
 from stakegate.logs import get_logger
 from stakegate.policy.batch import BATCH, batch_request, expand_answer
 from stakegate.policy.client import Answer, PolicyClient
@@ -148,12 +149,13 @@ class Pipeline:
         self.as_of = as_of
         # Checked before the (long) facts computation.
         asked = resolve_regimes(regimes, view.regimes) if regimes is not None else None
-        # The holdings and designations that count on the day decided for, and their faults.
-        dated = registry_as_of(registry, as_of)
-        self.facts: RegistryFacts = compute_facts(dated, view, mode=data_faults)
         self.regimes: RegimeFacts | None = None
-        if asked is not None:
-            self.regimes = RegimeFacts.compute(self.facts, view, asked, as_of, data_faults)
+        with collector_paused():  # millions of acyclic objects (stakegate.heap)
+            # The holdings and designations that count on the day decided for, and their faults.
+            dated = registry_as_of(registry, as_of)
+            self.facts: RegistryFacts = compute_facts(dated, view, mode=data_faults)
+            if asked is not None:
+                self.regimes = RegimeFacts.compute(self.facts, view, asked, as_of, data_faults)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.facts!r} as_of={self.as_of} revision={self.view.revision!r}>"

@@ -16,19 +16,17 @@ choice (``data_faults="error"|"review"``).
 from __future__ import annotations
 
 import difflib
-import gc
 import math
 import os
 import stat
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
 from stakegate import settings
 from stakegate.errors import RegistryError
+from stakegate.heap import collector_paused
 from stakegate.ownership.interval import Interval
 from stakegate.registry.check import (
     CODE_MESSAGE,
@@ -66,7 +64,7 @@ def load_registry(path: str | Path) -> Registry:
     source = "<stdin>" if stdin else str(path)
     data = _read_bounded(path, source, settings.REGISTRY_MAX_BYTES)
     suffix = "" if stdin else Path(path).suffix.lower()
-    with _gc_paused():
+    with collector_paused():
         if suffix in (".json", "") and len(data) >= PIECES_MIN:
             try:
                 return _build_pieces(data, source)
@@ -90,7 +88,7 @@ def parse_registry(document: object, source: str, *, full_schema: bool = False) 
 def _parse(document: object, source: str, *, full_schema: bool, consume: bool) -> Registry:
     """``parse_registry``; with ``consume`` (a document nobody else holds), each ownership
     record is dropped from it once built (1M entities: about 400 MB less at the peak)."""
-    with _gc_paused():
+    with collector_paused():
         problems = schema_problems(document) if full_schema else fast_problems(document)
         if problems:
             raise registry_error(problems, source)
@@ -134,19 +132,6 @@ def _read_stream(handle: BinaryIO, limit: int) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading builds millions of objects and no cycles,
-    and collections triggered by the allocations triple the time of a large YAML load."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # --- consistency checks and the model ------------------------------------------------------
