@@ -61,7 +61,7 @@ _unnamed(shared, member) := object.union(shared, {
 
 _group(group, ctx) := {"decision": object.remove(ctx.allow, ["entity", "ownership"]), "entities": allowed, "decisions": rest} if {
 	_is_clear(group.facts, ctx)
-	allowed := [member[0] | some member in group.members; _is_quiet(member, ctx)]
+	allowed := _quiet_ids(group.members, ctx)
 	rest := _rest(group, allowed, ctx)
 	count(allowed) + count(rest) == count(group.members)
 } else := {"decision": null, "entities": [], "decisions": decided} if {
@@ -87,25 +87,29 @@ _is_clear(shared, ctx) if {
 	ctx.flags.look_through[[false, false]]
 }
 
-# The member passes the rest: shortcuts.quick allows its facts.
-_is_quiet(member, ctx) if {
-	[id, name, control_min, control_max, look_through_min, look_through_max] := member
+# The ids of the members that pass every check of shortcuts.quick not made by _is_clear, in
+# member order. One comprehension, not a function call per member: the calls cost OPA more
+# than the checks themselves (27.6 against 16.1 µs per member on a 100k register).
+_quiet_ids(members, ctx) := [id |
+	some [id, name, control_min, control_max, look_through_min, look_through_max] in members
 	is_string(id)
 	trim_space(id) != ""
-	_is_name(name)
+	type_name(name) in {"null", "string"}
 	not ctx.exceptions[id]
-	range_min := ctx.policy.percent_range.min
 	range_min <= control_min
 	control_min <= control_max
-	control_max <= ctx.max.control
+	control_max <= max_control
 	range_min <= look_through_min
 	look_through_min <= look_through_max
-	look_through_max <= ctx.max.look_through
+	look_through_max <= max_look_through
+] if {
+	range_min := ctx.policy.percent_range.min
+	max_control := ctx.max.control
+	max_look_through := ctx.max.look_through
 }
 
-_is_name(null)
-
-_is_name(name) if is_string(name)
+# The member passes the rest: shortcuts.quick allows its facts.
+_is_quiet(member, ctx) if _quiet_ids([member], ctx) != []
 
 _entities := input.entities if {
 	is_array(input.entities)
