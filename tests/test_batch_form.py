@@ -48,7 +48,7 @@ POLICIES: list[dict[str, Any]] = [
 ]
 
 
-def _both_ways(server: LocalOpa, registry: Registry, faults: str = "error") -> None:
+def _both_ways(server: LocalOpa, registry: Registry, faults: str = "error") -> BatchRequest:
     """Decide ``registry`` one by one and in the batch form; the decisions must be equal."""
     client = PolicyClient(server.url)
     try:
@@ -63,6 +63,7 @@ def _both_ways(server: LocalOpa, registry: Registry, faults: str = "error") -> N
     finally:
         client.close()
     assert got == expected
+    return batched.batch
 
 
 @st.composite
@@ -126,7 +127,10 @@ def test_batch_form_on_the_synthetic_register(opa_server: LocalOpa, tmp_path: Pa
     from generate import generate, write_registry
 
     write_registry(generate(30_000, seed=0), tmp_path / "synthetic.json")
-    _both_ways(opa_server, load_registry(tmp_path / "synthetic.json"))
+    request = _both_ways(opa_server, load_registry(tmp_path / "synthetic.json"))
+    # Every form is used: whole entities, groups, and restricted groups.
+    shared = sum(len(members) for _, members in request.restricted)
+    assert request.singles and request.groups and shared > 500
 
 
 @pytest.mark.integration
@@ -228,6 +232,57 @@ def test_a_good_answer_is_expanded_in_order() -> None:
 def test_an_answer_that_does_not_account_for_every_entity_is_refused(raw: Any) -> None:
     with pytest.raises(PolicyEvaluationError):
         _expand(raw)
+
+
+def _restricted_request() -> BatchRequest:
+    from stakegate.policy.facts import compute_facts
+
+    registry = parse_registry(
+        {"entities": [{"id": "r", "type": "company", "jurisdiction": "CN"}], "ownership": []},
+        "answers",
+    )
+    facts = compute_facts(registry, offline_view())
+    request = batch_request(facts, AS_OF, ["r"], lambda ids: [b"{}" for _ in ids], restricted=True)
+    assert request.restricted == [([0], [["r", None, 100.0, 100.0, 100.0, 100.0]])]
+    return request
+
+
+_DENY = {
+    "decision": "deny",
+    "reasons": [{"code": "restricted_jurisdiction", "field": "jurisdiction", "region": "CN",
+                 "severity": "deny", "value": "CN"}],
+    "policy": _SHARED["policy"],
+}  # fmt: skip
+
+
+def test_a_restricted_group_shares_a_decision_with_reasons() -> None:
+    (decision,) = expand_answer(
+        {"entities": [], "groups": [],
+         "restricted": [{"decision": _DENY, "entities": ["r"], "decisions": []}]},
+        _restricted_request(), "rev", AS_OF.isoformat(), {},
+    )  # fmt: skip
+    assert decision["entity"] == "r" and decision["reasons"] == _DENY["reasons"]
+    assert decision["ownership"] == {"control": {"max": 100.0, "min": 100.0},
+                                     "look_through": {"max": 100.0, "min": 100.0}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        # A policy that ignores restricted groups (built before them) answers none.
+        {"entities": [], "groups": []},
+        {"entities": [], "groups": [], "restricted": []},
+        {"entities": [], "groups": [], "restricted": {}},
+        {"entities": [], "groups": [], "restricted": [
+            {"decision": _DENY, "entities": [], "decisions": []}]},
+        {"entities": [], "groups": [], "restricted": [
+            {"decision": {**_DENY, "reasons": "none"}, "entities": ["r"], "decisions": []}]},
+        {"entities": [], "groups": [], "restricted": [], "more": []},
+    ],
+)  # fmt: skip
+def test_an_answer_without_the_restricted_groups_is_refused(raw: Any) -> None:
+    with pytest.raises(PolicyEvaluationError):
+        expand_answer(raw, _restricted_request(), "rev", AS_OF.isoformat(), {})
 
 
 @pytest.mark.integration

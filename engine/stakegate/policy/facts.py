@@ -161,6 +161,30 @@ class RegistryFacts:
         key = (entity.type.value, entity.jurisdiction, entity.headquarters)
         return key, [entity_id, entity.name, c_lo, c_hi, l_lo, l_hi]
 
+    def restricted_member(self, entity_id: str) -> tuple[GroupKey, Member] | None:
+        """The entity as a member of a batch-form restricted group, or None: restricted by its
+        own jurisdiction or headquarters, without faults, and with facts that differ from its
+        group's only in id, name and bounds: under both methods its own path is the one path
+        and the one evidence (``batch.restricted_facts``; one that restricted others also own
+        has more, and is sent whole)."""
+        if entity_id in self.faults or not isinstance(self.result, OwnershipResult):
+            return None
+        i = self._index[entity_id]
+        if self.result.status[i] != Status.RESTRICTED:
+            return None
+        ownership = self.ownership_facts(entity_id)
+        c, lt = ownership["control"], ownership["look_through"]
+        alone = {
+            "control": _self_evident(entity_id, c["min"], c["max"]),
+            "look_through": _self_evident(entity_id, lt["min"], lt["max"]),
+        }
+        # As JSON, so that 100 and 100.0 (printed differently) are told apart.
+        if orjson.dumps(ownership, option=_SORTED) != orjson.dumps(alone, option=_SORTED):
+            return None
+        entity = self.registry.entities[entity_id]
+        key = (entity.type.value, entity.jurisdiction, entity.headquarters)
+        return key, [entity_id, entity.name, c["min"], c["max"], lt["min"], lt["max"]]
+
     @property
     def index(self) -> Mapping[str, int]:
         return self._index
@@ -203,6 +227,20 @@ def _interval(lo: float, hi: float, lo_x: bool, hi_x: bool) -> dict[str, Any]:
         "evidence": [],
     }
 
+
+def _self_evident(entity_id: str, low: float, high: float) -> dict[str, Any]:
+    """One method's facts when the entity itself is the one path to it (restricted itself)."""
+    return {
+        "min": low,
+        "max": high,
+        "min_exclusive": False,
+        "max_exclusive": False,
+        "paths": [[entity_id]],
+        "evidence": [{"path": [entity_id], "edges": [], "contribution": {"min": low, "max": high}}],
+    }
+
+
+_SORTED: Final = orjson.OPT_SORT_KEYS
 
 _ZERO_OWNERSHIP: Final = orjson.Fragment(
     orjson.dumps(

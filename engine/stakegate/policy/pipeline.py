@@ -178,7 +178,9 @@ class Pipeline:
             return Query(SIDE_BY_SIDE, self.body(encode(ids)), ids)
         if not self.view.batch_form:
             return Query(DECISIONS, self.body(encode(ids)), ids)
-        batch = batch_request(self.facts, self.as_of, ids, encode)
+        batch = batch_request(
+            self.facts, self.as_of, ids, encode, restricted=self.view.batch_restricted
+        )
         return Query(BATCH, batch.body, ids, batch)
 
     def encoded(self, entity_ids: Sequence[str]) -> list[bytes]:

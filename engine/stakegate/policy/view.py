@@ -116,6 +116,9 @@ class PolicyView:
     # Whether the policy answers the batch form (policy/batch.py); a policy built before it is
     # asked entity by entity.
     batch_form: bool = False
+    # Whether that form also takes restricted groups; a policy built before them is sent those
+    # entities whole.
+    batch_restricted: bool = False
 
     @classmethod
     def from_answer(cls, answer: Answer, fallback_revision: str) -> PolicyView:
@@ -138,6 +141,7 @@ class PolicyView:
             fallback_revision,
             parse_regimes(doc.get("regimes"), params.percent_tolerance),
             doc.get("batch_form") is True,
+            doc.get("batch_restricted") is True,
         )
 
     def answered_revision(self, answer: Answer) -> str:

@@ -25,12 +25,15 @@ import data.stakegate.shortcuts
 #   Undefined when the config is invalid or a decision could not be made (a member that is not
 #   an array of six), which the engine reports as an error: never a silent allow.
 # entrypoint: true
-decisions := {"entities": singles, "groups": grouped} if {
-	ctx := main.context(_as_of, params.policy, array.concat(_entities, [g.facts | some g in _groups]))
+decisions := {"entities": singles, "groups": grouped, "restricted": restricted} if {
+	shared := [g.facts | some g in array.concat(_groups, _restricted_groups)]
+	ctx := main.context(_as_of, params.policy, array.concat(_entities, shared))
 	singles := [shortcuts.decision(f, ctx) | some f in _entities]
 	count(singles) == count(_entities)
 	grouped := [_group(g, ctx) | some g in _groups]
 	count(grouped) == count(_groups)
+	restricted := [_restricted(g, ctx) | some g in _restricted_groups]
+	count(restricted) == count(_restricted_groups)
 }
 
 # METADATA
@@ -39,9 +42,34 @@ decisions := {"entities": singles, "groups": grouped} if {
 #   The facts of one group member [id, name, control_min, control_max, look_through_min,
 #   look_through_max] (name null when there is none): the group's facts with the member's id,
 #   name and bounds (both flags false, no paths, no evidence).
-facts(shared, member) := _unnamed(shared, member) if {
-	member[1] == null
-} else := object.union(_unnamed(shared, member), {"name": member[1]})
+facts(shared, member) := _named(_unnamed(shared, member), member[1])
+
+# METADATA
+# title: Restricted member facts
+# description: |
+#   The facts of one member of a restricted group (input.restricted): as `facts`, except that
+#   the member itself is the one path and the one piece of evidence of both methods, as the
+#   engine computes them for an entity restricted by its own jurisdiction or headquarters that
+#   nobody else restricted owns.
+restricted_facts(shared, member) := _named(
+	object.union(shared, {
+		"id": member[0],
+		"ownership": {
+			"control": _self_evident(member[0], member[2], member[3]),
+			"look_through": _self_evident(member[0], member[4], member[5]),
+		},
+	}),
+	member[1],
+)
+
+_self_evident(id, low, high) := {
+	"min": low, "max": high, "min_exclusive": false, "max_exclusive": false,
+	"paths": [[id]], "evidence": [{"contribution": {"max": high, "min": low}, "edges": [], "path": [id]}],
+}
+
+_named(doc, null) := doc
+
+_named(doc, name) := object.union(doc, {"name": name}) if name != null
 
 # The member's facts less its name. Its arguments carry the member's id, so OPA's
 # function memo keeps members apart (docs/ARCHITECTURE.md "OPA cost per entity").
@@ -111,8 +139,46 @@ _quiet_ids(members, ctx) := [id |
 # The member passes the rest: shortcuts.quick allows its facts.
 _is_quiet(member, ctx) if _quiet_ids([member], ctx) != []
 
+# A restricted group: entities restricted by their own jurisdiction or headquarters, whose
+# facts differ only in id and name. One decision is made for a stand-in member with the first
+# member's bounds; members share it when they have those bounds, a valid id and name, and no
+# exception, and the decision names no id but its entity (were a reason to quote its evidence,
+# every member would be decided whole). Everyone else is decided whole.
+_restricted(group, ctx) := {"decision": object.remove(stand_in, ["entity", "ownership"]), "entities": sharing, "decisions": rest} if {
+	bounds := array.slice(group.members[0], 2, 6)
+	stand_in := shortcuts.decision(restricted_facts(group.facts, array.concat([_stand_in, null], bounds)), ctx)
+	not contains(json.marshal(object.remove(stand_in, ["entity"])), _stand_in)
+	sharing := _sharing(group.members, bounds, ctx)
+	rest := [shortcuts.decision(restricted_facts(group.facts, member), ctx) |
+		some member in group.members
+		_sharing([member], bounds, ctx) == []
+	]
+	count(sharing) + count(rest) == count(group.members)
+} else := {"decision": null, "entities": [], "decisions": decided} if {
+	decided := [shortcuts.decision(restricted_facts(group.facts, member), ctx) | some member in group.members]
+	count(decided) == count(group.members)
+}
+
+# The id of the stand-in member of a restricted group: no entity is expected to have it, and a
+# decision that contains it names something of its member.
+_stand_in := "stakegate:stand-in"
+
+# The ids of the members with these bounds, a valid id and name, and no exception.
+_sharing(members, bounds, ctx) := [id |
+	some [id, name, control_min, control_max, look_through_min, look_through_max] in members
+	[control_min, control_max, look_through_min, look_through_max] == bounds
+	is_string(id)
+	trim_space(id) != ""
+	type_name(name) in {"null", "string"}
+	not ctx.exceptions[id]
+]
+
 _entities := input.entities if {
 	is_array(input.entities)
+} else := []
+
+_restricted_groups := input.restricted if {
+	is_array(input.restricted)
 } else := []
 
 _groups := input.groups if {

@@ -39,6 +39,25 @@ _groups := [
 	{"facts": {"type": "company", "jurisdiction": "SG"}, "members": []},
 ]
 
+# Restricted members: [id, name, control_min, control_max, look_through_min, look_through_max].
+_restricted_members := [
+	["cn-1", null, 100.0, 100.0, 100.0, 100.0],
+	["cn-2", "Dragon Ltd", 100.0, 100.0, 100.0, 100.0],
+	["excepted", null, 100.0, 100.0, 100.0, 100.0],
+	["lower", null, 60, 100.0, 100.0, 100.0],
+	[" ", null, 100.0, 100.0, 100.0, 100.0],
+	["bad-name", 7, 100.0, 100.0, 100.0, 100.0],
+]
+
+_restricted := [
+	{"facts": {"type": "company", "jurisdiction": "CN"}, "members": _restricted_members},
+	{"facts": {"type": "company", "jurisdiction": "RU-MOW", "headquarters": "SG"}, "members": _restricted_members},
+	{"facts": {"type": "company", "jurisdiction": "SG", "headquarters": "IR"}, "members": _restricted_members},
+	{"facts": {"type": "company", "jurisdiction": "CN"}, "members": array.slice(_restricted_members, 3, 6)},
+	{"facts": {"type": "company", "jurisdiction": "SG"}, "members": _restricted_members},
+	{"facts": {"type": "company", "jurisdiction": "KP"}, "members": []},
+]
+
 # A whole entity beside the groups, as main.decisions takes it.
 _single := {
 	"id": "whole", "type": "company", "jurisdiction": "SG",
@@ -51,11 +70,13 @@ _single := {
 # Every member's facts, in group and member order.
 _expanded := [batch.facts(g.facts, m) | some g in _groups; some m in g.members]
 
+_restricted_expanded := [batch.restricted_facts(g.facts, m) | some g in _restricted; some m in g.members]
+
 # The batch answer made into one decision per entity, as the engine does (policy/batch.py).
-_unfolded(answer) := array.concat(answer.entities, [d |
-	some i, g in _groups
-	some d in _unfold(answer.groups[i], g)
-])
+_unfolded(answer) := array.concat(
+	array.concat(answer.entities, [d | some i, g in _groups; some d in _unfold(answer.groups[i], g)]),
+	[d | some i, g in _restricted; some d in _unfold(answer.restricted[i], g)],
+)
 
 _unfold(group_answer, group) := [_member_decision(group_answer, group, k) | some k, _ in group.members]
 
@@ -86,9 +107,10 @@ test_batch_equals_main_decisions if {
 		object.union(_config, {"method": "look_through", "ownership_threshold": 25}),
 	]
 	every config in configs {
-		answer := batch.decisions with input as {"as_of": _as_of, "entities": [_single], "groups": _groups}
+		answer := batch.decisions with input as {"as_of": _as_of, "entities": [_single], "groups": _groups, "restricted": _restricted}
 			with data.stakegate.config as config
-		expected := main.decisions with input as {"as_of": _as_of, "entities": array.concat([_single], _expanded)}
+		whole := array.concat(array.concat([_single], _expanded), _restricted_expanded)
+		expected := main.decisions with input as {"as_of": _as_of, "entities": whole}
 			with data.stakegate.config as config
 		_unfolded(answer) == expected
 	}
@@ -123,7 +145,7 @@ test_batch_shortcuts_off_under_at_least if {
 }
 
 test_batch_without_input if {
-	batch.decisions == {"entities": [], "groups": []} with input as {}
+	batch.decisions == {"entities": [], "groups": [], "restricted": []} with input as {}
 		with data.stakegate.config as _config
 }
 
@@ -149,4 +171,64 @@ test_member_facts if {
 		},
 	}
 	not "name" in object.keys(batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4]))
+}
+
+# A restricted group shares one decision, reasons and all, among the members with the first
+# member's bounds, a valid id and name, and no exception; the rest are decided whole.
+test_restricted_group_shares_the_stand_in_decision if {
+	answer := batch.decisions with input as {"as_of": _as_of, "restricted": _restricted}
+		with data.stakegate.config as object.union(_config, {"exceptions": [_exception]})
+	[cn, ru, hq, lower, clear, empty] := answer.restricted
+	cn.entities == ["cn-1", "cn-2"]
+	cn.decision.decision == "deny"
+	[reason] := cn.decision.reasons
+	reason.code == "restricted_jurisdiction"
+	reason.value == "CN"
+	not "entity" in object.keys(cn.decision)
+	not "ownership" in object.keys(cn.decision)
+	[d.entity | some d in cn.decisions] == ["excepted", "lower", " ", "bad-name"]
+	ru.entities == cn.entities
+	ru.decision.reasons[0].value == "RU-MOW"
+	hq.entities == cn.entities
+	hq.decision.reasons[0].field == "headquarters"
+	lower.entities == ["lower"] # the first member's bounds are the group's
+
+	# Not restricted by jurisdiction, yet wholly owned by something restricted (itself, say its
+	# facts): the decision quotes that evidence, which names the member, so none is shared.
+	clear == {"decision": null, "entities": [], "decisions": [d | some d in clear.decisions]}
+	count(clear.decisions) == count(_restricted_members)
+	empty == {"decision": null, "entities": [], "decisions": []}
+}
+
+# A shared decision that names its member (here: any decision, as every one holds "deny" or
+# "allow") is not shared: each member is decided whole.
+test_restricted_group_decided_whole_when_the_decision_names_its_member if {
+	answer := batch.decisions with input as {"as_of": _as_of, "restricted": [_restricted[0]]}
+		with data.stakegate.config as _config
+		with batch._stand_in as "deny"
+	answer.restricted[0].decision == null
+	answer.restricted[0].entities == []
+	count(answer.restricted[0].decisions) == count(_restricted_members)
+}
+
+test_restricted_facts if {
+	batch.restricted_facts({"type": "company", "jurisdiction": "CN"}, ["a", "Acme", 100.0, 100.0, 90, 100.0]) == {
+		"id": "a", "name": "Acme", "type": "company", "jurisdiction": "CN",
+		"ownership": {
+			"control": {
+				"min": 100.0, "max": 100.0, "min_exclusive": false, "max_exclusive": false, "paths": [["a"]],
+				"evidence": [{"contribution": {"max": 100.0, "min": 100.0}, "edges": [], "path": ["a"]}],
+			},
+			"look_through": {
+				"min": 90, "max": 100.0, "min_exclusive": false, "max_exclusive": false, "paths": [["a"]],
+				"evidence": [{"contribution": {"max": 100.0, "min": 90}, "edges": [], "path": ["a"]}],
+			},
+		},
+	}
+}
+
+# A restricted member that is not [id, name, four bounds] cannot be decided: no answer at all.
+test_batch_undefined_on_malformed_restricted_member if {
+	not batch.decisions with input as {"as_of": _as_of, "restricted": [{"facts": {"type": "company", "jurisdiction": "CN"}, "members": [["cn-1", null, 100.0, 100.0, 100.0, 100.0], ["short", null]]}]}
+		with data.stakegate.config as _config
 }

@@ -12,10 +12,12 @@ import data.stakegate.regions
 # METADATA
 # title: Policy view
 # description: |
-#   {"valid", "problems", "params", "classification", "regimes", "batch_form"}, defined for every
-#   config. "batch_form" is true: this policy answers data.stakegate.batch.decisions, which the
-#   engine then screens with (a policy built before it has no such key, and is asked entity by
-#   entity).
+#   {"valid", "problems", "params", "classification", "regimes", "batch_form",
+#   "batch_restricted"}, defined for every config. "batch_form" is true: this policy answers
+#   data.stakegate.batch.decisions, which the engine then screens with (a policy built before it
+#   has no such key, and is asked entity by entity). "batch_restricted" is true: that entrypoint
+#   also takes restricted groups (input.restricted; a policy built before them is sent those
+#   entities whole).
 #   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
 #   is params.effective and "classification" maps every known code (ISO 3166 and
 #   user_assigned_codes, upper case) to its restricted region or null. "regimes" is
@@ -30,6 +32,7 @@ policy := {
 	"classification": regions.known_classification(params.regions, params.user_assigned_codes),
 	"regimes": [object.union(regime, {"restricted_codes": _restricted_codes(regime)}) | some regime in params.regimes],
 	"batch_form": true,
+	"batch_restricted": true,
 } if {
 	params.is_valid
 } else := {
@@ -39,6 +42,7 @@ policy := {
 	"classification": null,
 	"regimes": null,
 	"batch_form": true,
+	"batch_restricted": true,
 }
 
 _restricted_codes(regime) := regions.restricted_classification({code | some code in regime.restricted_regions})
