@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,7 @@ from stakegate.policy.client import PolicyClient
 from stakegate.policy.decision import Decision
 from stakegate.policy.pipeline import DECISIONS, Connection, Pipeline, Query
 from stakegate.policy.runtime import LocalOpa
+from stakegate.policy.schemas import validator
 from stakegate.registry.load import load_registry, parse_registry
 from stakegate.registry.model import Registry
 
@@ -58,6 +60,8 @@ def _both_ways(server: LocalOpa, registry: Registry, faults: str = "error") -> B
         one_by_one = Query(DECISIONS, pipeline.body(pipeline.encoded(ids)), ids)
         batched = pipeline.query(ids)
         assert batched.batch is not None
+        # The body is the input the facts schema describes (restricted groups included).
+        validator("facts").validate(orjson.loads(batched.body)["input"])
         expected = pipeline.verify(client.query(one_by_one.entrypoint, one_by_one.body), one_by_one)
         got = pipeline.verify(client.query(batched.entrypoint, batched.body), batched)
     finally:
