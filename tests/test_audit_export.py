@@ -209,7 +209,7 @@ def test_opa_decision_ids_are_recorded_so_the_two_logs_join(logging_opa: _Loggin
 def _outcomes_in(result: dict[str, Any], entity: str) -> list[str]:
     """The outcomes an OPA batch-form answer gives ``entity`` (policy/batch.py)."""
     found = [d["decision"] for d in result["entities"] if d["entity"] == entity]
-    for group in result["groups"]:
+    for group in result["groups"] + result.get("restricted", []):
         found += [group["decision"]["decision"] for e in group["entities"] if e == entity]
         found += [d["decision"] for d in group["decisions"] if d["entity"] == entity]
     return found
