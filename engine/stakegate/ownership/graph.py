@@ -12,8 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import IntEnum
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import csgraph
 
 from stakegate.errors import EngineError
 from stakegate.ownership.interval import Interval
@@ -306,6 +304,10 @@ def _components(n: int, owner: np.ndarray, owned: np.ndarray, ints: _IntPool) ->
     """
     if n == 0:
         return Components([], [], [0], bytearray())
+    # Imported here: scipy.sparse takes ~0.2 s to import, which every CLI command would pay.
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     edges = sparse.csr_array((np.ones(len(owner), dtype=np.int8), (owner, owned)), shape=(n, n))
     count, labels = csgraph.connected_components(edges, directed=True, connection="strong")
     comp_of = (count - 1) - labels.astype(np.int64)
