@@ -261,15 +261,8 @@ def _has_parallel(owned: np.ndarray, owner: np.ndarray, n: int) -> bool:
 def _merge_parallel(
     n: int, start: list[int], src: list[int], share: list[Interval]
 ) -> tuple[list[int], list[Interval], list[int]]:
-    """Merge in-edges with the same owner into one whose bounds are the sums."""
-    duplicated = False
-    for x in range(n):
-        lo, hi = start[x], start[x + 1]
-        if hi - lo > 1 and len(set(src[lo:hi])) != hi - lo:
-            duplicated = True
-            break
-    if not duplicated:
-        return src, share, start
+    """Merge in-edges with the same owner into one whose bounds are the sums (called when
+    ``_has_parallel`` found some)."""
     new_src: list[int] = []
     new_share: list[Interval] = []
     new_start = [0] * (n + 1)
