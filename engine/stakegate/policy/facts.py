@@ -157,9 +157,7 @@ class RegistryFacts:
         c_lo, c_hi, l_lo, l_hi = bounds
         if self.threshold.upper_crosses(c_hi if c_hi > l_hi else l_hi):
             return None
-        entity = self.registry.entities[entity_id]
-        key = (entity.type.value, entity.jurisdiction, entity.headquarters)
-        return key, [entity_id, entity.name, c_lo, c_hi, l_lo, l_hi]
+        return self._as_member(entity_id, c_lo, c_hi, l_lo, l_hi)
 
     def restricted_member(self, entity_id: str) -> tuple[GroupKey, Member] | None:
         """The entity as a member of a batch-form restricted group, or None: restricted by its
@@ -181,9 +179,15 @@ class RegistryFacts:
         # As JSON, so that 100 and 100.0 (printed differently) are told apart.
         if orjson.dumps(ownership, option=_SORTED) != orjson.dumps(alone, option=_SORTED):
             return None
+        return self._as_member(entity_id, c["min"], c["max"], lt["min"], lt["max"])
+
+    def _as_member(
+        self, entity_id: str, c_lo: float, c_hi: float, l_lo: float, l_hi: float
+    ) -> tuple[GroupKey, Member]:
+        """The group key (the facts members share) and the member, for either kind of group."""
         entity = self.registry.entities[entity_id]
         key = (entity.type.value, entity.jurisdiction, entity.headquarters)
-        return key, [entity_id, entity.name, c["min"], c["max"], lt["min"], lt["max"]]
+        return key, [entity_id, entity.name, c_lo, c_hi, l_lo, l_hi]
 
     @property
     def index(self) -> Mapping[str, int]:
