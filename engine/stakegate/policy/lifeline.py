@@ -29,25 +29,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+from stakegate.forked import PR_SET_PDEATHSIG, PRCTL
+
 __all__ = ["spawn_tied"]
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
-def _load_prctl() -> Any:
-    """libc's ``prctl``, loaded before any fork (loading it in the child would not be safe)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
 # Whether children are tied by PR_SET_PDEATHSIG (else by a watchdog process). Tests turn it off
 # to exercise the watchdog on Linux.
-USE_PDEATHSIG = _PRCTL is not None
+USE_PDEATHSIG = PRCTL is not None
 _WATCHDOG = Path(__file__).with_name("_watchdog.py")
 
 
@@ -74,7 +62,7 @@ def _nothing() -> None:
 
 def _die_with_parent(parent: int) -> None:
     """In the child, before exec: SIGKILL when the forking thread's process goes away."""
-    if _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+    if PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent:  # the parent died before prctl: nobody will send the signal
         os._exit(1)
