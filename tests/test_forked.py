@@ -17,14 +17,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from stakegate import forked
 from stakegate.errors import RegistryError
 from stakegate.registry import load
-from stakegate.registry.load import load_registry
+from stakegate.registry.faults import FaultScan
+from stakegate.registry.load import load_registry, parse_registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from generate import generate, write_registry  # noqa: E402
@@ -206,3 +210,60 @@ def test_the_checker_s_verdict_decides(
         monkeypatch.setattr(load, "_checked_pieces", work)
         assert repr(load_registry(path)) == expected
         assert whole == [True]
+
+
+# --- the search for data faults ---------------------------------------------------------------
+
+_IDS = ["a", "b", "c", "d"]
+
+
+@st.composite
+def _holdings(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """Records among four entities: self-holdings, repeats (with and without a shared
+    interest_id), other interest types, consolidations, bands and sums near 100."""
+    out = []
+    for _ in range(draw(st.integers(0, 8))):
+        record: dict[str, Any] = {
+            "owner": draw(st.sampled_from(_IDS)),
+            "owned": draw(st.sampled_from(_IDS)),
+        }
+        interest = draw(st.sampled_from([None, "shares", "voting", "other", "consolidation"]))
+        if interest is not None:
+            record["interest"] = interest
+        if interest != "consolidation":
+            low = draw(
+                st.sampled_from([10, 33.3, 49.99999999995, 50, 50.00000000005, 50.5, 100 / 3])
+            )
+            band = {"min": low, "max": 100, "min_exclusive": draw(st.booleans())}
+            record["percent"] = band if draw(st.booleans()) else low
+        if draw(st.integers(0, 3)) == 0:
+            record["interest_id"] = "i1"
+        out.append(record)
+    return out
+
+
+@settings(max_examples=400)
+@given(records=_holdings())
+def test_a_scan_that_finds_no_possible_fault_is_never_wrong(records: list[dict[str, Any]]) -> None:
+    """Where the scan answers "no fault possible", the registry's own search finds none and
+    keeps every record (what the loader then skips is exactly what that search would do)."""
+    entities = [{"id": i, "type": "company"} for i in _IDS]
+    try:
+        registry = parse_registry({"entities": entities, "ownership": records}, "scan")
+    except RegistryError:
+        return  # refused before any fault is looked for
+    scan = FaultScan()
+    scan.add(records)
+    event(f"may have faults: {scan.may_have_faults()}")
+    if not scan.may_have_faults():
+        assert registry.faults == []
+        assert registry.holdings == registry.all_records
+
+
+def test_the_scan_of_a_clean_register_finds_nothing(tmp_path: Path) -> None:
+    doc = orjson.loads(_register(tmp_path).read_bytes())
+    scan = FaultScan()
+    scan.add(doc["ownership"])
+    assert not scan.may_have_faults()
+    scan.add([dict(doc["ownership"][0])])  # the first holding again
+    assert scan.may_have_faults()

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from stakegate import forked
 from stakegate.errors import ParseError, RegistryError
 from stakegate.registry import load, pieces
 from stakegate.registry.load import load_registry
@@ -222,11 +223,19 @@ REGISTRIES = {
 }
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["checked-here", "checked-beside"])
 @pytest.mark.parametrize("name", REGISTRIES)
 def test_the_loader_reads_pieces_as_it_reads_the_whole(
-    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    name: str, beside: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    """Every registry fixture with a JSON form: the same model, faults and errors either way."""
+    """Every registry fixture with a JSON form: the same model, faults and errors either way,
+    with the record checks and the search for faults made here or in a forked child."""
+    if beside:
+        if forked.PRCTL is None:
+            pytest.skip("Linux with prctl only")
+        monkeypatch.setattr(forked.threading, "active_count", lambda: 1)
+    else:
+        monkeypatch.setattr(load.forked, "start", lambda work: None)
     path = tmp_path / "registry.json"
     path.write_bytes(REGISTRIES[name])
     pieced, whole = _load_both(path, monkeypatch)
