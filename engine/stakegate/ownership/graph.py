@@ -129,9 +129,9 @@ class OwnershipGraph:
         cost about 180 MB at the peak of a 1M screening)."""
         graph = cls(ids)
         index = graph._index
-        try:
-            src = np.array([index[o] for o in owners], dtype=np.int64)
-            dst = np.array([index[d] for d in owned], dtype=np.int64)
+        try:  # map: no Python bytecode per edge (1M entities: 1.8 s as comprehensions)
+            src = np.fromiter(map(index.__getitem__, owners), dtype=np.int64, count=len(owners))
+            dst = np.fromiter(map(index.__getitem__, owned), dtype=np.int64, count=len(owned))
         except KeyError:
             for owner, target in zip(owners, owned, strict=True):
                 if owner not in index or target not in index:

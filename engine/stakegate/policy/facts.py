@@ -48,6 +48,8 @@ DATA_FAULT_MODES: tuple[DataFaultMode, ...] = ("error", "review")
 GroupKey = tuple[str, str | None, str | None]
 Member = list[Any]
 _INTEREST: Final = attrgetter("interest")
+_OWNER: Final = attrgetter("owner")
+_OWNED: Final = attrgetter("owned")
 # Members and records a closed-cycle fault lists; the rest are counted (faults stay bounded).
 MAX_LISTED = 10
 
@@ -333,15 +335,15 @@ def compute_facts(
     # one interest type only, one per pair. (Counting distinct pairs cost 3 s at 1M entities.)
     holdings = registry.holdings
     if len(set(map(_INTEREST, holdings))) <= 1:
-        owners = [h.owner for h in holdings]
-        owned = [h.owned for h in holdings]
+        owners = list(map(_OWNER, holdings))
+        owned = list(map(_OWNED, holdings))
         shares = [consolidation_share if h.share is None else h.share for h in holdings]
     else:  # records of different interest types for one pair: one edge, the larger bounds
         pairs = pair_shares(holdings, consolidation_share)
         owners, owned, shares = [o for o, _ in pairs], [d for _, d in pairs], list(pairs.values())
     graph = OwnershipGraph.from_columns(ids, owners, owned, shares)
     del owners, owned, shares
-    status = [view.status(registry.entities[i]) for i in ids]
+    status = list(map(view.status, registry.entities.values()))  # in the order of ids
     faults = data_faults(registry, graph, status, threshold.tolerance)
     if faults and mode == "error":
         lines = list(dict.fromkeys(fault.describe() for fault in faults))
