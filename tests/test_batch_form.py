@@ -13,15 +13,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stakegate.errors import PolicyEvaluationError
+from stakegate.ownership.interval import outward
 from stakegate.policy.batch import BatchRequest, batch_request, expand_answer
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.decision import Decision
@@ -47,7 +50,12 @@ POLICIES: list[dict[str, Any]] = [
     },  # fmt: skip
     {"threshold_comparison": ">="},
     {"method": "look_through", "ownership_threshold": 25},
+    # A threshold of 17 digits and no tolerance: rounded bounds just below it are not quiet,
+    # and those members are decided on their exact bounds (batch.facts).
+    {"ownership_threshold": 33.333333333333336, "percent_tolerance": 0},
 ]
+# Shares whose bounds print with 16 or 17 digits, which the engine sends rounded.
+LONG_SHARES = [100 / 3, 200 / 3, 100 / 7, 33.33333333333333, 14.285714285714286]
 
 
 def _both_ways(server: LocalOpa, registry: Registry, faults: str = "error") -> BatchRequest:
@@ -97,15 +105,17 @@ def registries(draw: st.DrawFn) -> dict[str, Any]:
         if kind == "consolidation":
             record["interest"] = "consolidation"
         else:
-            low = draw(st.integers(1, 60))
-            high = draw(st.integers(low, 70)) if kind == "band" else low
+            low = draw(st.integers(1, 60) | st.sampled_from(LONG_SHARES))
+            high = draw(st.integers(int(low) + 1, 70) | st.just(low)) if kind == "band" else low
             record["percent"] = {"min": low, "max": high} if high > low else low
         ownership.append(record)
     return {"entities": entities, "ownership": ownership}
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("overrides", POLICIES, ids=["shipped", "exception", "at-least", "lt25"])
+@pytest.mark.parametrize(
+    "overrides", POLICIES, ids=["shipped", "exception", "at-least", "lt25", "long-threshold"]
+)
 def test_batch_form_decides_as_main_decisions(
     opa_with_config: Callable[[dict[str, Any]], LocalOpa], overrides: dict[str, Any]
 ) -> None:
@@ -135,11 +145,87 @@ def test_batch_form_on_the_synthetic_register(opa_server: LocalOpa, tmp_path: Pa
     # Every form is used: whole entities, groups, and restricted groups.
     shared = sum(len(members) for _, members in request.restricted)
     assert request.singles and request.groups and shared > 500
+    # Group members go as seven, most look-through bounds rounded (the exact ones beside them).
+    sent = [m for g in orjson.loads(request.body)["input"]["groups"] for m in g["members"]]
+    assert {len(m) for m in sent} == {7}
+    assert sum(m[6] is not None for m in sent) > len(sent) // 2
 
 
 @pytest.mark.integration
 def test_batch_form_on_the_example(opa_server: LocalOpa) -> None:
     _both_ways(opa_server, load_registry(REPO / "examples" / "registry.yaml"))
+
+
+# --- rounded bounds ---------------------------------------------------------------------------
+
+
+def _digits(number: str) -> int:
+    """Significant digits of a JSON number as OPA counts them (trailing zeros included)."""
+    mantissa = number.lstrip("-").split("e")[0].split("E")[0].replace(".", "")
+    return len(mantissa.lstrip("0"))
+
+
+@settings(max_examples=300)
+@given(
+    values=st.lists(
+        st.floats(min_value=0, max_value=100)
+        | st.sampled_from(LONG_SHARES)
+        | st.floats(min_value=1e-9, max_value=1e-6)
+        | st.sampled_from([1e-7, 0.1, 1.0, 10.0, 100.0, 99.99999999999999, 9.999999999999998]),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_bounds_are_sent_rounded_outward_to_15_digits(values: list[float]) -> None:
+    """What OPA reads for a rounded bound has at most 15 digits and lies on the safe side of
+    what it would read for the exact one (exact decimals); a bound of 15 digits or fewer, or
+    below 1e-7, is sent as it is."""
+    down = outward(np.array(values)).tolist()
+    up = outward(np.array(values), up=True).tolist()
+    for value, low, high in zip(values, down, up, strict=True):
+        exact = orjson.dumps(value).decode()
+        low_text, high_text = orjson.dumps(low).decode(), orjson.dumps(high).decode()
+        assert Decimal(low_text) <= Decimal(exact) <= Decimal(high_text)
+        if value >= 1e-7:
+            assert _digits(low_text) <= 15 and _digits(high_text) <= 15
+            # Outward by less than one step of the 15th digit.
+            assert abs(Decimal(high_text) - Decimal(low_text)) <= Decimal(exact) * Decimal("2e-14")
+        if _digits(exact) <= 15 or value < 1e-7:
+            assert low_text == high_text == exact
+
+
+def test_a_member_is_sent_with_its_exact_bounds_when_rounded() -> None:
+    """Members of a register with shares of 16 and 17 digits: what is sent for each is its
+    bounds rounded outward (15 digits, on the safe side) and its exact bounds beside them."""
+    from stakegate.policy.facts import compute_facts
+
+    third = 100 / 3
+    registry = parse_registry(
+        {
+            "entities": [
+                {"id": "cn", "type": "company", "jurisdiction": "CN"},
+                {"id": "hold", "type": "company", "jurisdiction": "SG"},
+                {"id": "a", "type": "company", "jurisdiction": "SG", "name": "A"},
+                {"id": "b", "type": "company", "jurisdiction": "SG"},
+            ],
+            "ownership": [
+                {"owner": "cn", "owned": "hold", "percent": 47},
+                {"owner": "hold", "owned": "a", "percent": third},
+                {"owner": "cn", "owned": "b", "percent": 20.5},
+            ],
+        },
+        "rounded",
+    )
+    facts = compute_facts(registry, offline_view())
+    members = [found[1] for e in ("hold", "a", "b") if (found := facts.member(e)) is not None]
+    assert [m[0] for m in members] == ["hold", "a", "b"]
+    sent = facts.rounded_members(members)
+    assert sent[0] == [*members[0], None] and sent[2] == [*members[2], None]  # short: as they are
+    assert sent[1][:2] == ["a", "A"] and sent[1][6] == members[1][2:6]
+    low, exact, high = (orjson.dumps(v).decode() for v in (sent[1][4], members[1][4], sent[1][5]))
+    assert _digits(exact) > 15 and _digits(low) <= 15 and _digits(high) <= 15
+    assert Decimal(low) < Decimal(exact) < Decimal(high)
+    assert facts.rounded_members([]) == []
 
 
 # --- reading an answer ----------------------------------------------------------------------

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
+
 from stakegate import settings
 from stakegate.errors import OwnershipCycleError
 from stakegate.ownership.control import ControlState, control_fixpoint
@@ -30,7 +32,7 @@ from stakegate.ownership.evidence import (
     look_through_evidence,
 )
 from stakegate.ownership.graph import OwnershipGraph, Status
-from stakegate.ownership.interval import Interval, Threshold
+from stakegate.ownership.interval import Interval, Threshold, outward
 from stakegate.ownership.look_through import look_through_bounds
 
 __all__ = ["METHODS", "Method", "OwnershipResult", "closed_cycles", "compute_ownership"]
@@ -46,7 +48,7 @@ _FULL = Interval(100.0, 100.0)
 class OwnershipResult:
     """Restricted share of every entity under both methods; evidence on demand."""
 
-    __slots__ = ("_control", "_lo", "_hi", "_lt_flags", "graph", "status")
+    __slots__ = ("_control", "_hi", "_lo", "_lt_flags", "_sent", "graph", "status")
 
     def __init__(
         self,
@@ -63,6 +65,7 @@ class OwnershipResult:
         self._lo = lo
         self._hi = hi
         self._lt_flags = lt_flags
+        self._sent: tuple[np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
         definite = sum(self._control.definite)
@@ -106,6 +109,19 @@ class OwnershipResult:
         else:
             lo, hi, flags = self._lo[entity], self._hi[entity], self._lt_flags[entity]
         return _bounds(lo, hi, flags)
+
+    def sent_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every entity's ``plain_bounds`` columns (control min and max, look-through min and
+        max) rounded outward to 15 significant digits (``interval.outward``), and which rows
+        the rounding changed; computed once, in one numpy pass, for the batch form."""
+        if self._sent is None:
+            c = self._control
+            exact = np.array([c.cmin, c.cmax, self._lo, self._hi], dtype=np.float64).T
+            sent = np.empty_like(exact)
+            sent[:, 0::2] = outward(exact[:, 0::2])
+            sent[:, 1::2] = outward(exact[:, 1::2], up=True)
+            self._sent = (sent, (sent != exact).any(axis=1))
+        return self._sent
 
     def plain_bounds(self, entity: int) -> tuple[float, float, float, float] | None:
         """``(control_min, control_max, look_through_min, look_through_max)`` when all four

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Comparison", "Interval", "Threshold"]
+import numpy as np
+
+__all__ = ["Comparison", "Interval", "Threshold", "outward"]
 
 Comparison = Literal[">", ">="]
 
@@ -62,3 +64,30 @@ class Threshold:
         if self.comparison == ">":
             return share > self.value + self.tolerance
         return share > self.value + self.tolerance or (self._at(share) and not exclusive)
+
+
+def outward(values: np.ndarray, *, up: bool = False) -> np.ndarray:
+    """Each value rounded down (``up``: up) to the nearest decimal of 15 significant digits,
+    as a float that prints as that decimal; a value of 15 digits or fewer, or outside
+    [1e-7, 100], unchanged.
+
+    Exact in binary floating point: a 15-digit decimal is ``N / 10**k`` with ``N < 2**53`` and
+    ``10**k`` exact (``k <= 22``), which one IEEE division rounds correctly, and no two such
+    decimals are one float. Whether a step landed on the right side of the value is decided
+    between floats: a decimal whose float lies above the value's lies above anything that
+    prints as the value."""
+    x = np.asarray(values, dtype=np.float64)
+    out = x.copy()
+    inside = (x >= 1e-7) & (x <= 100.0)
+    v = x[inside]
+    k = 14.0 - np.floor(np.log10(v))
+    scaled = v * 10.0**k
+    k += (scaled < 1e14).astype(np.float64) - (scaled >= 1e15)  # log10 one off near 10**n
+    scale = 10.0**k
+    scaled = v * scale
+    short = np.round(scaled) / scale == v  # the nearest 15-digit decimal prints as v itself
+    step = np.ceil(scaled) if up else np.floor(scaled)
+    wrong = step / scale < v if up else step / scale > v
+    step[wrong] += 1.0 if up else -1.0
+    out[inside] = np.where(short, v, step / scale)
+    return out

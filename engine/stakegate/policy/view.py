@@ -119,6 +119,9 @@ class PolicyView:
     # Whether that form also takes restricted groups; a policy built before them is sent those
     # entities whole.
     batch_restricted: bool = False
+    # Whether it takes group members of seven, bounds rounded (policy/batch.py); a policy built
+    # before them is sent members of six, exact.
+    batch_rounded: bool = False
 
     @classmethod
     def from_answer(cls, answer: Answer, fallback_revision: str) -> PolicyView:
@@ -142,6 +145,7 @@ class PolicyView:
             parse_regimes(doc.get("regimes"), params.percent_tolerance),
             doc.get("batch_form") is True,
             doc.get("batch_restricted") is True,
+            doc.get("batch_rounded") is True,
         )
 
     def answered_revision(self, answer: Answer) -> str:

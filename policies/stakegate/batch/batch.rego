@@ -22,8 +22,8 @@ import data.stakegate.shortcuts
 #   members the shortcut allows ("entities", their ids in member order) and the decision they
 #   share ("decision", less "entity" and "ownership", which are each member's id and bounds),
 #   and holds the full decision of every other member ("decisions", in member order).
-#   Undefined when the config is invalid or a decision could not be made (a member that is not
-#   an array of six), which the engine reports as an error: never a silent allow.
+#   Undefined when the config is invalid or a decision could not be made (a malformed member),
+#   which the engine reports as an error: never a silent allow.
 # entrypoint: true
 decisions := {"entities": singles, "groups": grouped, "restricted": restricted} if {
 	shared := [g.facts | some g in array.concat(_groups, _restricted_groups)]
@@ -40,9 +40,21 @@ decisions := {"entities": singles, "groups": grouped, "restricted": restricted} 
 # title: Member facts
 # description: |
 #   The facts of one group member [id, name, control_min, control_max, look_through_min,
-#   look_through_max] (name null when there is none): the group's facts with the member's id,
-#   name and bounds (both flags false, no paths, no evidence).
-facts(shared, member) := _named(_unnamed(shared, member), member[1])
+#   look_through_max, exact] (name null when there is none): the group's facts with the
+#   member's id, name and exact bounds (both flags false, no paths, no evidence). "exact" is
+#   null when the four bounds are exact, else those bounds as the engine computed them,
+#   [control_min, control_max, look_through_min, look_through_max], and the four before it
+#   are them rounded outward (lower bounds down, upper bounds up) to 15 significant digits.
+#   OPA compares such numbers without big-number arithmetic; a longer one cost it about 2 µs
+#   per comparison. The quiet check reads the rounded bounds: it passes only below a
+#   threshold, so it passing for the wider bounds implies it for the exact ones. A member it
+#   does not pass is decided on these facts, with the exact bounds. A member of six (an
+#   engine that does not round) is decided the same way.
+facts(shared, member) := _named(_unnamed(shared, member[0], _exact(member)), member[1])
+
+_exact(member) := member[6] if {
+	is_array(member[6])
+} else := array.slice(member, 2, 6)
 
 # METADATA
 # title: Restricted member facts
@@ -73,15 +85,15 @@ _named(doc, name) := object.union(doc, {"name": name}) if name != null
 
 # The member's facts less its name. Its arguments carry the member's id, so OPA's
 # function memo keeps members apart (docs/ARCHITECTURE.md "OPA cost per entity").
-_unnamed(shared, member) := object.union(shared, {
-	"id": member[0],
+_unnamed(shared, id, bounds) := object.union(shared, {
+	"id": id,
 	"ownership": {
 		"control": {
-			"min": member[2], "max": member[3], "min_exclusive": false, "max_exclusive": false,
+			"min": bounds[0], "max": bounds[1], "min_exclusive": false, "max_exclusive": false,
 			"paths": [], "evidence": [],
 		},
 		"look_through": {
-			"min": member[4], "max": member[5], "min_exclusive": false, "max_exclusive": false,
+			"min": bounds[2], "max": bounds[3], "min_exclusive": false, "max_exclusive": false,
 			"paths": [], "evidence": [],
 		},
 	},
@@ -116,10 +128,11 @@ _is_clear(shared, ctx) if {
 }
 
 # The ids of the members that pass every check of shortcuts.quick not made by _is_clear, in
-# member order. One comprehension, not a function call per member: the calls cost OPA more
-# than the checks themselves (27.6 against 16.1 µs per member on a 100k register).
+# member order, on the bounds as sent (see `facts`; only members of seven). One comprehension,
+# not a function call per member: the calls cost OPA more than the checks themselves (27.6
+# against 16.1 µs per member on a 100k register).
 _quiet_ids(members, ctx) := [id |
-	some [id, name, control_min, control_max, look_through_min, look_through_max] in members
+	some [id, name, control_min, control_max, look_through_min, look_through_max, _] in members
 	is_string(id)
 	trim_space(id) != ""
 	type_name(name) in {"null", "string"}

@@ -10,21 +10,24 @@ _config := data.stakegate.testdata.config
 
 _exception := {"entity": "excepted", "reason": "licence GL-25", "approver": "legal", "expires": "2026-12-31"}
 
-# Members as the engine sends them: [id, name, control_min, control_max, look_through_min, look_through_max].
+# Members as the engine sends them: [id, name, control_min, control_max, look_through_min,
+# look_through_max, exact], exact null or the bounds before rounding (batch.facts).
 _members := [
-	["zero", null, 0.0, 0.0, 0.0, 0.0],
-	["named", "Acme Ltd", 0.0, 0.0, 0.0, 0.0],
-	["quiet", null, 10, 20, 30, 100],
-	["near", null, 50.000000001, 50.000000001, 0, 0],
-	["over", null, 60, 60, 0, 0],
-	["band", "Band Ltd", 40, 60, 40, 60],
-	["inverted", null, 20, 10, 0, 0],
-	["text", null, 0, "0", 0, 0],
-	["excepted", null, 0.0, 0.0, 0.0, 0.0],
-	[" ", null, 0.0, 0.0, 0.0, 0.0],
-	[7, null, 0.0, 0.0, 0.0, 0.0],
-	["bad-name", 7, 0.0, 0.0, 0.0, 0.0],
-	["negative", null, -1, 0, 0, 0],
+	["zero", null, 0.0, 0.0, 0.0, 0.0, null],
+	["named", "Acme Ltd", 0.0, 0.0, 0.0, 0.0, null],
+	["quiet", null, 10, 20, 30, 100, null],
+	["near", null, 50.000000001, 50.000000001, 0, 0, null],
+	["rounded", null, 0, 33.3333333333334, 14.2857142857142, 14.2857142857143, [0, 33.33333333333333, 14.285714285714285, 14.285714285714286]],
+	["over", null, 60, 60, 0, 0, null],
+	["band", "Band Ltd", 40, 60, 40, 60, null],
+	["inverted", null, 20, 10, 0, 0, null],
+	["text", null, 0, "0", 0, 0, null],
+	["excepted", null, 0.0, 0.0, 0.0, 0.0, null],
+	[" ", null, 0.0, 0.0, 0.0, 0.0, null],
+	[7, null, 0.0, 0.0, 0.0, 0.0, null],
+	["bad-name", 7, 0.0, 0.0, 0.0, 0.0, null],
+	["negative", null, -1, 0, 0, 0, null],
+	["six", null, 0.0, 0.0, 0.0, 0.0],
 ]
 
 _groups := [
@@ -81,15 +84,17 @@ _unfolded(answer) := array.concat(
 _unfold(group_answer, group) := [_member_decision(group_answer, group, k) | some k, _ in group.members]
 
 # The shared decision for a member it lists, else the next of the full decisions, in member order.
+# The bounds are the exact ones, as the engine fills them in.
 _member_decision(group_answer, group, k) := object.union(group_answer.decision, {
 	"entity": member[0],
 	"ownership": {
-		"control": {"min": member[2], "max": member[3]},
-		"look_through": {"min": member[4], "max": member[5]},
+		"control": {"min": own.control.min, "max": own.control.max},
+		"look_through": {"min": own.look_through.min, "max": own.look_through.max},
 	},
 }) if {
 	member := group.members[k]
 	member[0] in group_answer.entities
+	own := batch.facts(group.facts, member).ownership
 } else := group_answer.decisions[count([j |
 	some j, earlier in group.members
 	j < k
@@ -105,6 +110,7 @@ test_batch_equals_main_decisions if {
 		object.union(_config, {"threshold_comparison": ">="}),
 		object.union(_config, {"method": "either"}),
 		object.union(_config, {"method": "look_through", "ownership_threshold": 25}),
+		object.union(_config, {"ownership_threshold": 33.333333333333336, "percent_tolerance": 0}),
 	]
 	every config in configs {
 		answer := batch.decisions with input as {"as_of": _as_of, "entities": [_single], "groups": _groups, "restricted": _restricted}
@@ -123,11 +129,12 @@ test_batch_shares_only_quiet_members if {
 	first := answer.groups[0]
 	with_hq := answer.groups[1]
 	person := answer.groups[2]
-	first.entities == ["zero", "named", "quiet", "near"]
+	first.entities == ["zero", "named", "quiet", "near", "rounded"]
 	first.decision == {"decision": "allow", "reasons": [], "policy": {"method": "control", "threshold": 50, "comparison": ">"}}
 	with_hq.entities == first.entities
 	person.entities == first.entities
-	count(first.decisions) == count(_members) - 4
+	count(first.decisions) == count(_members) - 5
+	first.decisions[count(first.decisions) - 1].entity == "six" # of six: decided whole
 	answer.groups[8] == {"decision": first.decision, "entities": [], "decisions": []}
 	every g in array.slice(answer.groups, 3, 8) {
 		g.decision == null
@@ -154,12 +161,27 @@ test_batch_undefined_on_invalid_config if {
 		with data.stakegate.config as object.union(_config, {"method": "both"})
 }
 
-# A member that is not [id, name, four bounds] cannot be decided: no answer at all.
+# A member that is not [id, name, four bounds, exact] cannot be decided: no answer at all.
 test_batch_undefined_on_malformed_member if {
 	every shared in [{"type": "company", "jurisdiction": "SG"}, {"type": "company", "jurisdiction": "CN"}] {
-		not batch.decisions with input as {"as_of": _as_of, "groups": [{"facts": shared, "members": [["short", null, 0, 0, 0]]}]}
-			with data.stakegate.config as _config
+		every member in [["short", null, 0, 0, 0], ["bad-exact", null, 60, 60, 0, 0, [60]]] {
+			not batch.decisions with input as {"as_of": _as_of, "groups": [{"facts": shared, "members": [member]}]}
+				with data.stakegate.config as _config
+		}
 	}
+}
+
+# Rounded bounds the quiet check does not pass, where the exact ones would: the member is
+# decided whole, on its exact bounds, and allowed.
+test_rounded_member_decided_on_its_exact_bounds if {
+	answer := batch.decisions with input as {"as_of": _as_of, "groups": [{"facts": {"type": "company", "jurisdiction": "SG"}, "members": [_members[4]]}]}
+		with data.stakegate.config as object.union(_config, {"ownership_threshold": 33.333333333333336, "percent_tolerance": 0})
+	[group] := answer.groups
+	group.entities == []
+	[decision] := group.decisions
+	decision.decision == "allow"
+	decision.ownership.control == {"min": 0, "max": 33.33333333333333}
+	decision.ownership.look_through == {"min": 14.285714285714285, "max": 14.285714285714286}
 }
 
 test_member_facts if {
@@ -171,6 +193,8 @@ test_member_facts if {
 		},
 	}
 	not "name" in object.keys(batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4]))
+	batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4, null]) == batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4])
+	batch.facts({"type": "company"}, ["a", null, 0, 2, 3, 5, [1, 2, 3, 4]]) == batch.facts({"type": "company"}, ["a", null, 1, 2, 3, 4])
 }
 
 # A restricted group shares one decision, reasons and all, among the members with the first

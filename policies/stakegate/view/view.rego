@@ -13,11 +13,13 @@ import data.stakegate.regions
 # title: Policy view
 # description: |
 #   {"valid", "problems", "params", "classification", "regimes", "batch_form",
-#   "batch_restricted"}, defined for every config. "batch_form" is true: this policy answers
-#   data.stakegate.batch.decisions, which the engine then screens with (a policy built before it
-#   has no such key, and is asked entity by entity). "batch_restricted" is true: that entrypoint
+#   "batch_restricted", "batch_rounded"}, defined for every config. "batch_form" is true: this
+#   policy answers data.stakegate.batch.decisions, which the engine then screens with (a policy
+#   built before it has no such key, and is asked entity by entity). "batch_restricted" is true: that entrypoint
 #   also takes restricted groups (input.restricted; a policy built before them is sent those
-#   entities whole).
+#   entities whole). "batch_rounded" is true: it takes group members of seven, whose bounds may
+#   be rounded outward with the exact ones beside them (batch.facts; a policy built before
+#   them is sent members of six, exact).
 #   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
 #   is params.effective and "classification" maps every known code (ISO 3166 and
 #   user_assigned_codes, upper case) to its restricted region or null. "regimes" is
@@ -33,6 +35,7 @@ policy := {
 	"regimes": [object.union(regime, {"restricted_codes": _restricted_codes(regime)}) | some regime in params.regimes],
 	"batch_form": true,
 	"batch_restricted": true,
+	"batch_rounded": true,
 } if {
 	params.is_valid
 } else := {
@@ -43,6 +46,7 @@ policy := {
 	"regimes": null,
 	"batch_form": true,
 	"batch_restricted": true,
+	"batch_rounded": true,
 }
 
 _restricted_codes(regime) := regions.restricted_classification({code | some code in regime.restricted_regions})

@@ -20,6 +20,7 @@ test_policy_valid_config if {
 		},
 		"batch_form": true,
 		"batch_restricted": true,
+		"batch_rounded": true,
 	}
 
 	# Every ISO 3166 code, the restricted ones with their region, no other code.
@@ -79,13 +80,14 @@ test_policy_invalid_config if {
 		"regimes": null,
 		"batch_form": true,
 		"batch_restricted": true,
+		"batch_rounded": true,
 	} with data.stakegate.config as config
 }
 
 test_policy_defined_for_any_config if {
 	every config in [{}, null, [], "CN"] {
 		v := view.policy with data.stakegate.config as config
-		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true}
+		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true, "batch_rounded": true}
 		[p.parameter | some p in v.problems] == [
 			"consolidation_share", "exceptions", "method", "ownership_threshold",
 			"percent_tolerance", "restricted_regions", "threshold_comparison", "user_assigned_codes",
