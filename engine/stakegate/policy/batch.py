@@ -127,18 +127,20 @@ def _groups(
     """Groups as the policy reads them: the facts members share, and the members (``facts``:
     sent rounded, ``RegistryFacts.rounded_members``)."""
     out: list[dict[str, Any]] = []
-    rounded = facts is not None
-    members = [m for _, ms in grouped.values() for m in ms] if rounded else []
-    sent = iter(facts.rounded_members(members) if facts is not None else [])
+    # One gather for the whole batch (a numpy call per group would cost more than it gathers).
+    rounded = (
+        None
+        if facts is None
+        else iter(facts.rounded_members([m for _, ms in grouped.values() for m in ms]))
+    )
     for (kind, jurisdiction, headquarters), (_, members) in grouped.items():
         shared: dict[str, str] = {"type": kind}
         if jurisdiction is not None:
             shared["jurisdiction"] = jurisdiction
         if headquarters is not None:
             shared["headquarters"] = headquarters
-        out.append(
-            {"facts": shared, "members": [next(sent) for _ in members] if rounded else members}
-        )
+        sent = members if rounded is None else [next(rounded) for _ in members]
+        out.append({"facts": shared, "members": sent})
     return out
 
 

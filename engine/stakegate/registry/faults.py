@@ -76,7 +76,14 @@ class FaultScan:
                 totals[owned] = totals.get(owned, 0.0) + float(low)
 
     def may_have_faults(self) -> bool:
-        return self.may or any(v >= 100 - SUM_TOLERANCE for v in self._totals.values())
+        return self.may or any(map(_suspect, self._totals.values()))
+
+
+def _suspect(total: float) -> bool:
+    """Whether owners' minimum shares summed plainly over records (an upper bound on the sum
+    over pairs) may make an oversubscription fault: the one rule of ``_oversubscribed``'s
+    first pass and of ``FaultScan``."""
+    return total >= 100 - SUM_TOLERANCE
 
 
 def _without_faults(records: list[Holding]) -> tuple[list[Holding], list[DataFault]]:
@@ -127,7 +134,7 @@ def _oversubscribed(holdings: list[Holding]) -> list[DataFault]:
     for h in holdings:
         if h.share is not None:
             totals[h.owned] = get(h.owned, 0.0) + h.share.min
-    suspects = {k for k, v in totals.items() if v >= 100 - SUM_TOLERANCE}
+    suspects = {k for k, v in totals.items() if _suspect(v)}
     if not suspects:
         return []
     by_owned: dict[str, list[Holding]] = {}

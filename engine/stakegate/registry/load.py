@@ -260,6 +260,7 @@ def _build(doc: dict[str, Any], source: str, consume: bool = False) -> Registry:
 # checker) sends the document to the whole reading.
 _CLEAN: Final = 0  # every record passes, and none can be a data fault
 _PASSED: Final = 2  # every record passes; data faults are looked for as usual
+_PASSING: Final = (_CLEAN, _PASSED)
 
 
 def _build_pieces(data: bytes, source: str) -> Registry:
@@ -279,13 +280,18 @@ def _build_pieces(data: bytes, source: str) -> Registry:
         except Unsplit:
             raise
         except Exception:
-            if checker is not None and checker.result() not in (_CLEAN, _PASSED):
+            if _verdict(checker) not in _PASSING:
                 raise Unsplit from None
             raise
-        verdict = _PASSED if checker is None else checker.result()
-        if verdict not in (_CLEAN, _PASSED):
+        verdict = _verdict(checker)
+        if verdict not in _PASSING:
             raise Unsplit
         return builder.registry(source, clean=verdict == _CLEAN)
+
+
+def _verdict(checker: forked.Forked | None) -> int:
+    """The checker's verdict; without one, the records were checked in line (``_PASSED``)."""
+    return _PASSED if checker is None else checker.result()
 
 
 def _checked_pieces(data: bytes) -> int:
