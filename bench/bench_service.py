@@ -35,7 +35,6 @@ from pathlib import Path
 import httpx
 
 from stakegate import settings
-from stakegate.policy.pipeline import today
 from stakegate.policy.runtime import LocalOpa, free_port
 from stakegate.service.config import ServiceConfig
 from stakegate.service.snapshot import Snapshot, build_snapshot
@@ -249,12 +248,11 @@ async def _measure(
     args: argparse.Namespace, opa_port: int, port: int, snapshot: Snapshot, ids: list[str]
 ) -> int:
     facts = snapshot.facts
-    as_of = today().isoformat().encode()
+    # The input as stakegate opens it: as_of and the view's config digest, so that OPA skips
+    # re-validating the config exactly as it does for stakegate's own queries.
+    head = snapshot.pipeline.head
     single = [json.dumps({"entity": e}).encode() for e in ids[:5000]]
-    bare = [
-        b'{"input":{"as_of":"' + as_of + b'","entities":[' + facts[e].body + b"]}}"
-        for e in ids[:5000]
-    ]
+    bare = [head + b',"entities":[' + facts[e].body + b"]}}" for e in ids[:5000]]
     decisions = "/v1/data/stakegate/main/decisions"
     # Warm both paths (connections, OPA's caches) before measuring.
     await open_loop(port, "/v1/decisions", single, args.rate, 2)
@@ -276,7 +274,7 @@ async def _measure(
           f"errors={errors}", flush=True)  # fmt: skip
     chunk = settings.SERVICE_OPA_CHUNK  # what the service sends OPA per query
     opa_batches = [
-        b'{"input":{"as_of":"' + as_of + b'","entities":['
+        head + b',"entities":['
         + b",".join(facts[e].body for e in ids[i : i + chunk]) + b"]}}"
         for i in range(0, len(ids) - chunk + 1, chunk)
     ]  # fmt: skip

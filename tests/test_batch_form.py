@@ -38,6 +38,7 @@ from .conftest import offline_view
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 30)
+_HEAD = offline_view().input_head(AS_OF)
 CODES = ["CN", "RU", "SG", "DE", "GB", "gb-eng", "XX", None]
 # Policies the batch form must agree under: the shipped one, one with an exception, one that
 # turns the shortcuts off (">="), and one under look-through at a lower threshold.
@@ -249,7 +250,7 @@ def _request() -> BatchRequest:
     from stakegate.policy.facts import compute_facts
 
     facts = compute_facts(_REGISTRY, offline_view())
-    request = batch_request(facts, AS_OF, ["a", "b", "c"], lambda ids: [b"{}" for _ in ids])
+    request = batch_request(facts, _HEAD, ["a", "b", "c"], lambda ids: [b"{}" for _ in ids])
     assert request.singles == []
     assert [positions for positions, _ in request.groups] == [[0, 1], [2]]
     return request
@@ -332,7 +333,7 @@ def _restricted_request() -> BatchRequest:
         "answers",
     )
     facts = compute_facts(registry, offline_view())
-    request = batch_request(facts, AS_OF, ["r"], lambda ids: [b"{}" for _ in ids], restricted=True)
+    request = batch_request(facts, _HEAD, ["r"], lambda ids: [b"{}" for _ in ids], restricted=True)
     assert request.restricted == [([0], [["r", None, 100.0, 100.0, 100.0, 100.0]])]
     return request
 

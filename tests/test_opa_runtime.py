@@ -5,20 +5,27 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
 from stakegate import settings
 from stakegate.errors import InputError, OpaUnavailableError, PolicyEvaluationError
 from stakegate.ownership.interval import Interval
-from stakegate.policy.client import PolicyClient
-from stakegate.policy.pipeline import Connection
+from stakegate.policy.client import Answer, PolicyClient
+from stakegate.policy.pipeline import DECISIONS, Connection, Pipeline
 from stakegate.policy.runtime import LocalOpa, policy_revision
-from stakegate.policy.view import VIEW_QUERY, PolicyParams
+from stakegate.policy.view import VIEW_QUERY, PolicyParams, PolicyView
+from stakegate.registry.load import load_registry
 
 from .conftest import POLICIES
+
+REGISTRIES = Path(__file__).parent / "fixtures" / "registries"
+AS_OF = date(2026, 11, 30)
 
 pytestmark = pytest.mark.integration
 
@@ -160,3 +167,72 @@ def test_answers_are_asked_for_uncompressed(opa_server: LocalOpa):
     client.close()
     assert len(orjson.dumps(view.result)) > 1024 and len(orjson.dumps(answer.result)) > 1024
     assert encodings == [None, None]
+
+
+def _rules_entered(url: str, entrypoint: str, body: bytes) -> set[str]:
+    """The names of the rules OPA entered answering ``body`` (its full trace, ``explain=full``)."""
+    path = entrypoint.replace(".", "/")
+    response = httpx.post(f"{url}/v1/data/{path}?explain=full", content=body, timeout=30)
+    response.raise_for_status()
+    return {
+        str(event["node"]["head"].get("name") or event["node"]["head"]["ref"][0]["value"])
+        for event in response.json()["explanation"]
+        if event["op"] == "enter" and event.get("type") == "rule"
+    }
+
+
+def test_queries_carry_the_views_config_digest(opa_server: LocalOpa):
+    """The view reports the digest of the config it validated; every query form sends it, and
+    OPA then answers alike without validating the config again (no ``problems`` rule entered).
+    Without it, or with another config's digest, OPA validates in full."""
+    client = PolicyClient(opa_server.url)
+    view = Connection(client, opa_server.revision).view
+    assert view.config_digest == client.read("stakegate.params.config_digest").result
+    assert view.config_digest is not None and len(view.config_digest) == 64
+    registry = load_registry(REGISTRIES / "good" / "full.yaml")
+    ids = sorted(registry.entities)[:3]  # a full trace is long
+    forms = {
+        "batch": Pipeline(view, registry, AS_OF),
+        "one by one": Pipeline(replace(view, batch_form=False), registry, AS_OF),
+        "side by side": Pipeline(view, registry, AS_OF, regimes=["all"]),
+    }
+    for name, pipeline in forms.items():
+        query = pipeline.query(ids)
+        sent = orjson.loads(query.body)["input"]
+        assert sent["config_digest"] == view.config_digest, name
+        traced = name == "one by one"  # a full trace of the others takes a minute
+        assert not traced or "problems" not in _rules_entered(
+            opa_server.url, query.entrypoint, query.body
+        )
+        answer = client.query(query.entrypoint, query.body)
+        for digest in (None, "0" * 64):
+            again = (
+                {**sent, "config_digest": digest}
+                if digest
+                else {k: v for k, v in sent.items() if k != "config_digest"}
+            )
+            body = orjson.dumps({"input": again})
+            assert client.query(query.entrypoint, body).result == answer.result, name
+            assert not traced or "problems" in _rules_entered(opa_server.url, DECISIONS, body)
+    client.close()
+
+
+@pytest.mark.parametrize("digest", ["", "ABC", "0" * 63, "g" * 64, 5, ["0" * 64]])
+def test_a_malformed_config_digest_is_a_policy_error(digest: object):
+    view = {
+        "valid": True,
+        "problems": [],
+        "params": {
+            "restricted_regions": ["CN"],
+            "threshold": 50,
+            "comparison": ">",
+            "method": "control",
+            "percent_tolerance": 0,
+            "consolidation_share": {"min": 50, "max": 100},
+        },
+        "classification": {"CN": "CN"},
+        "config_digest": digest,
+    }
+    with pytest.raises(PolicyEvaluationError, match="config_digest"):
+        PolicyView.from_answer(Answer(view, "r", None), "r")
+    assert PolicyView.from_answer(Answer({**view, "config_digest": None}, "r", None), "r")

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 import orjson
@@ -72,14 +71,15 @@ class BatchRequest:
 
 def batch_request(
     facts: RegistryFacts,
-    as_of: date,
+    head: bytes,
     entity_ids: Sequence[str],
     encode: Callable[[Sequence[str]], list[bytes]],
     *,
     restricted: bool = False,
     rounded: bool = False,
 ) -> BatchRequest:
-    """The batch-form query for ``entity_ids``; ``encode`` gives the facts of entities sent
+    """The batch-form query for ``entity_ids``; ``head`` opens the input
+    (``PolicyView.input_head``), ``encode`` gives the facts of entities sent
     whole (``Pipeline.encoded``, or facts encoded earlier). ``restricted``: the policy takes
     restricted groups (``PolicyView.batch_restricted``); else those entities are sent whole.
     ``rounded``: it takes members of seven (``PolicyView.batch_rounded``), sent with
@@ -107,9 +107,8 @@ def batch_request(
     whole = encode([ids[p] for p in singles]) if singles else []
     body = b"".join(
         (
-            b'{"input":{"as_of":"',
-            as_of.isoformat().encode(),
-            b'","entities":[',
+            head,
+            b',"entities":[',
             b",".join(whole),
             b'],"groups":',
             orjson.dumps(_groups(grouped, facts if rounded else None)),

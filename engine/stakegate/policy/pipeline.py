@@ -135,7 +135,7 @@ class Pipeline:
     With ``regimes`` (names of the view's regimes, or ``["all"]``), facts are computed under
     each of them too and decisions come from the side-by-side entrypoint (docs/regimes.md)."""
 
-    __slots__ = ("as_of", "facts", "regimes", "view")
+    __slots__ = ("as_of", "facts", "head", "regimes", "view")
 
     def __init__(
         self,
@@ -148,6 +148,7 @@ class Pipeline:
     ) -> None:
         self.view = view
         self.as_of = as_of
+        self.head = view.input_head(as_of)  # every query's input opens with it
         # Checked before the (long) facts computation.
         asked = resolve_regimes(regimes, view.regimes) if regimes is not None else None
         self.regimes: RegimeFacts | None = None
@@ -184,7 +185,7 @@ class Pipeline:
         view = self.view
         batch = batch_request(
             self.facts,
-            self.as_of,
+            self.head,
             ids,
             encode,
             restricted=view.batch_restricted,
@@ -208,8 +209,8 @@ class Pipeline:
 
     def body(self, entities: Iterable[bytes]) -> bytes:
         if self.regimes is not None:
-            return side_by_side_body(self.as_of, self.regimes.names, entities)
-        return request_body(self.as_of, entities)
+            return side_by_side_body(self.head, self.regimes.names, entities)
+        return request_body(self.head, entities)
 
     def verify(self, answer: Answer, query: Query) -> list[Decision]:
         """Accept OPA's answer to ``query`` only as one valid decision per entity, in order,

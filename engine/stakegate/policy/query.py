@@ -8,7 +8,6 @@ entity (``main.decisions``, for a policy built before the batch form, and to rep
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 from stakegate.policy.batch import BatchRequest
 
@@ -18,13 +17,13 @@ __all__ = ["DECISIONS", "Query", "request_body"]
 DECISIONS = "stakegate.main.decisions"
 
 
-def request_body(as_of: date, entities: Iterable[bytes]) -> bytes:
-    """The decisions query's body for entities already encoded as JSON."""
+def request_body(head: bytes, entities: Iterable[bytes]) -> bytes:
+    """The decisions query's body for entities already encoded as JSON; ``head`` opens the
+    input (``PolicyView.input_head``)."""
     return b"".join(
         (
-            b'{"input":{"as_of":"',
-            as_of.isoformat().encode(),
-            b'","entities":[',
+            head,
+            b',"entities":[',
             b",".join(entities),
             b"]}}",
         )

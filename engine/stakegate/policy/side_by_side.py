@@ -13,7 +13,6 @@ each with exactly the regimes asked, every one of them (and the combined one) va
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from typing import Any
 
 import orjson
@@ -31,13 +30,13 @@ _LEAN_KEYS = frozenset({"decision", "reasons", "ownership"})
 _METHODS = frozenset({"control", "look_through"})
 
 
-def side_by_side_body(as_of: date, regimes: Sequence[str], entities: Iterable[bytes]) -> bytes:
-    """The side-by-side query's body for entities already encoded as JSON."""
+def side_by_side_body(head: bytes, regimes: Sequence[str], entities: Iterable[bytes]) -> bytes:
+    """The side-by-side query's body for entities already encoded as JSON; ``head`` opens the
+    input (``PolicyView.input_head``)."""
     return b"".join(
         (
-            b'{"input":{"as_of":"',
-            as_of.isoformat().encode(),
-            b'","regimes":',
+            head,
+            b',"regimes":',
             orjson.dumps(list(regimes)),
             b',"entities":[',
             b",".join(entities),

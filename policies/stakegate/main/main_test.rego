@@ -410,6 +410,30 @@ test_decisions_invalid_config_undefined if {
 		with data.stakegate.config.method as "majority"
 }
 
+# With the view's config digest, a query decides as one that validates the config itself.
+test_decisions_same_with_config_digest if {
+	entities := [
+		_facts("acme-sg", "SG", _share(60, 60), _none),
+		_facts("beta-sg", "SG", _share(10, 60), _share(10, 60)),
+		_facts("gamma-cn", "CN", _none, _none),
+	]
+	digest := crypto.sha256(json.marshal(_config))
+	full := main.decisions with input as _input(entities) with data.stakegate.config as _config
+	count(full) == 3
+	main.decisions == full with input as object.union(_input(entities), {"config_digest": digest})
+		with data.stakegate.config as _config
+}
+
+# A config changed after the view (its digest no longer matches) is validated again: an
+# invalid one leaves the decisions undefined, as without a digest.
+test_decisions_stale_config_digest_validates if {
+	digest := crypto.sha256(json.marshal(_config))
+	not main.decisions with input as object.union(_input([_facts("acme-sg", "SG", _none, _none)]), {"config_digest": digest})
+		with data.stakegate.config as object.union(_config, {"method": "majority"})
+	not main.decisions with input as object.union(_input([_facts("acme-sg", "SG", _none, _none)]), {"config_digest": "0"})
+		with data.stakegate.config as object.union(_config, {"ownership_threshold": "50"})
+}
+
 _policy := {
 	"method": "control", "methods": ["control"], "reported_methods": ["control", "look_through"],
 	"threshold": {"value": 50, "comparison": ">", "tolerance": 1e-9, "exceeds": 50.000000001, "reaches": 49.999999999},

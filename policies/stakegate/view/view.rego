@@ -19,7 +19,9 @@ import data.stakegate.regions
 #   also takes restricted groups (input.restricted; a policy built before them is sent those
 #   entities whole). "batch_rounded" is true: it takes group members of seven, whose bounds may
 #   be rounded outward with the exact ones beside them (batch.facts; a policy built before
-#   them is sent members of six, exact).
+#   them is sent members of six, exact). "config_digest" is params.config_digest when the config
+#   is valid (null otherwise): the engine sends it with every query, which then does not
+#   validate the same config again. The view itself always validates in full.
 #   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
 #   is params.effective and "classification" maps every known code (ISO 3166 and
 #   user_assigned_codes, upper case) to its restricted region or null. "regimes" is
@@ -36,8 +38,9 @@ policy := {
 	"batch_form": true,
 	"batch_restricted": true,
 	"batch_rounded": true,
+	"config_digest": params.config_digest,
 } if {
-	params.is_valid
+	count(params.problems) == 0
 } else := {
 	"valid": false,
 	"problems": [problem | some [_, _, problem] in sort({[p.parameter, p.message, p] | some p in params.problems})],
@@ -47,6 +50,7 @@ policy := {
 	"batch_form": true,
 	"batch_restricted": true,
 	"batch_rounded": true,
+	"config_digest": null,
 }
 
 _restricted_codes(regime) := regions.restricted_classification({code | some code in regime.restricted_regions})

@@ -21,6 +21,7 @@ test_policy_valid_config if {
 		"batch_form": true,
 		"batch_restricted": true,
 		"batch_rounded": true,
+		"config_digest": crypto.sha256(json.marshal(_config)),
 	}
 
 	# Every ISO 3166 code, the restricted ones with their region, no other code.
@@ -81,13 +82,14 @@ test_policy_invalid_config if {
 		"batch_form": true,
 		"batch_restricted": true,
 		"batch_rounded": true,
+		"config_digest": null,
 	} with data.stakegate.config as config
 }
 
 test_policy_defined_for_any_config if {
 	every config in [{}, null, [], "CN"] {
 		v := view.policy with data.stakegate.config as config
-		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true, "batch_rounded": true}
+		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true, "batch_rounded": true, "config_digest": null}
 		[p.parameter | some p in v.problems] == [
 			"consolidation_share", "exceptions", "method", "ownership_threshold",
 			"percent_tolerance", "restricted_regions", "threshold_comparison", "user_assigned_codes",
@@ -98,4 +100,21 @@ test_policy_defined_for_any_config if {
 
 test_policy_needs_no_input if {
 	view.policy.valid == true with data.stakegate.config as _config with input as null
+}
+
+# The view validates in full even when its input carries the digest of the config it reads.
+test_policy_validates_despite_input_digest if {
+	config := object.union(_config, {"method": "majority"})
+	v := view.policy with data.stakegate.config as config
+		with input as {"config_digest": crypto.sha256(json.marshal(config))}
+	v.valid == false
+	v.config_digest == null
+	[p.parameter | some p in v.problems] == ["method"]
+}
+
+test_policy_digest_changes_with_config if {
+	a := view.policy.config_digest with data.stakegate.config as _config
+	b := view.policy.config_digest with data.stakegate.config as object.union(_config, {"ownership_threshold": 25})
+	a != b
+	regex.match(`^[0-9a-f]{64}$`, a)
 }
