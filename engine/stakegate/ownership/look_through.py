@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from stakegate.ownership._linear import solve_clamped
 from stakegate.ownership.evidence import MAX_EXCLUSIVE, MIN_EXCLUSIVE
 from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.look_through_rounds import ROUNDS_FROM, WIDTH, Cells, Rounds
 
 __all__ = ["look_through_bounds"]
 
@@ -20,23 +21,34 @@ _MAX_X = MAX_EXCLUSIVE  # bit in a flags bytearray: the upper bound is exclusive
 
 
 def look_through_bounds(
-    graph: OwnershipGraph, status: Sequence[Status]
+    graph: OwnershipGraph,
+    status: Sequence[Status],
+    *,
+    rounds_from: int = ROUNDS_FROM,
+    width: int = WIDTH,
 ) -> tuple[list[float], list[float], bytearray]:
-    """Lower and upper look-through shares with their exclusivity flags, in topological order."""
+    """Lower and upper look-through shares with their exclusivity flags, in topological order:
+    from ``rounds_from`` entities in rounds while they average ``width`` components
+    (``look_through_rounds.py``), then one component at a time. Both give the same bits."""
     n = len(graph)
-    lo = [0.0] * n
-    hi = [0.0] * n
-    flags = bytearray(n)
+    comps = graph.components()
+    done: bytearray | None = None
+    if n >= rounds_from:
+        lo, hi, flags, done = Rounds(graph, status, _solve_cycle).run(width)
+        if done is None:
+            return lo, hi, flags
+    else:
+        lo, hi, flags = [0.0] * n, [0.0] * n, bytearray(n)
     in_start, in_src, in_min, in_max = graph.in_start, graph.in_src, graph.in_min, graph.in_max
     in_share = graph.in_share
-    comps = graph.components()
     members, start, cyclic = comps.members, comps.start, comps.cyclic
     restricted, clear = Status.RESTRICTED, Status.CLEAR
     for c in range(len(comps)):
+        if done is not None and done[c]:
+            continue
         if cyclic[c]:
             group = members[start[c] : start[c + 1]]
-            _solve_component(graph, status, group, lo, _MIN_X, flags)
-            _solve_component(graph, status, group, hi, _MAX_X, flags)
+            _solve_cycle(graph, status, group, lo, hi, flags)
             continue
         x = members[start[c]]
         st = status[x]
@@ -75,13 +87,26 @@ def look_through_bounds(
     return lo, hi, flags
 
 
+def _solve_cycle(
+    graph: OwnershipGraph,
+    status: Sequence[Status],
+    group: Sequence[int],
+    lo: Cells,
+    hi: Cells,
+    flags: Cells,
+) -> None:
+    """Both bounds of one cyclic component, its owners outside it already known."""
+    _solve_component(graph, status, group, lo, _MIN_X, flags)
+    _solve_component(graph, status, group, hi, _MAX_X, flags)
+
+
 def _solve_component(
     graph: OwnershipGraph,
     status: Sequence[Status],
-    group: list[int],
-    value: list[float],
+    group: Sequence[int],
+    value: Cells,
     bit: int,
-    flags: bytearray,
+    flags: Cells,
 ) -> None:
     """Fill ``value`` (lower bound when ``bit`` is _MIN_X, else upper) for one cyclic component."""
     upper = bit == _MAX_X
