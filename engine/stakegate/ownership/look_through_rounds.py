@@ -107,6 +107,7 @@ class Rounds:
         ready = np.flatnonzero(waiting == 0)
         rounds = solved = 0
         # A few narrow rounds are fine (a register's roots may be few); a long chain is not.
+        width = max(1, width)
         while len(ready) and rounds <= _FREE_ROUNDS + solved // width:
             self._solve(ready)
             rounds, solved = rounds + 1, solved + len(ready)
