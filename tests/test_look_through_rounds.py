@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from stakegate.ownership.graph import OwnershipGraph, Status
 from stakegate.ownership.interval import Interval
 from stakegate.ownership.look_through import look_through_bounds
-from stakegate.ownership.look_through_rounds import _WIDE
+from stakegate.ownership.look_through_rounds import _BIG_CYCLE, _WIDE
 
 from .test_ownership_properties import Register, registers
 
@@ -79,4 +79,19 @@ def test_an_entity_with_many_owners_is_summed_in_order() -> None:
              ((i, rng.uniform(0, 100 / owners)) for i in range(owners))]  # fmt: skip
     edges[5] = (ids[5], ids[owners], Interval(0.1, 0.3, True, True))
     edges.append((ids[owners], ids[owners + 1], Interval(0.5, 0.5)))
+    _both(ids, status, edges, 1)
+
+
+@pytest.mark.parametrize("roots", [0, 300])
+def test_a_big_cycle_is_left_to_the_loop(roots: int) -> None:
+    """A cycle of more than ``_BIG_CYCLE`` members ends the rounds (the loop solves it on
+    lists): with no round run at all, and after a round over owners outside it."""
+    rng = random.Random(roots)
+    ring, tails = _BIG_CYCLE + 10, 200
+    n = ring + roots + tails
+    ids = tuple(f"e{i}" for i in range(n))
+    status = tuple(Status.RESTRICTED if i % 97 == 0 else Status.CLEAR for i in range(n))
+    edges = [(ids[i], ids[(i + 1) % ring], Interval(60.0, 60.0)) for i in range(ring)]
+    edges += [(ids[ring + r], ids[rng.randrange(ring)], _share(rng)) for r in range(roots)]
+    edges += [(ids[rng.randrange(ring)], ids[ring + roots + t], _share(rng)) for t in range(tails)]
     _both(ids, status, edges, 1)

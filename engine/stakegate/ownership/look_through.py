@@ -32,9 +32,10 @@ def look_through_bounds(
     (``look_through_rounds.py``), then one component at a time. Both give the same bits."""
     n = len(graph)
     comps = graph.components()
+    solved = Rounds(graph, status, _solve_cycle).run(width) if n >= rounds_from else None
     done: bytearray | None = None
-    if n >= rounds_from:
-        lo, hi, flags, done = Rounds(graph, status, _solve_cycle).run(width)
+    if solved is not None:
+        lo, hi, flags, done = solved
         if done is None:
             return lo, hi, flags
     else:
@@ -134,7 +135,7 @@ def _solve_component(
                 acc += shares[k] * value[o] / 100.0
             else:
                 row.append((i, shares[k] / 100.0))
-        b.append(acc)
+        b.append(float(acc))  # a plain float even from the rounds' numpy arrays (10x quicker sums)
         rows.append(row)
     for x, v in zip(free, solve_clamped(b, rows, stall_to_full=upper), strict=True):
         value[x] = v

@@ -11,7 +11,9 @@ leaves a non-negative sum as it was.
 Rounds pay off while they are wide. Once they have averaged fewer than ``width`` components
 (a long chain), ``run`` stops and the loop finishes the rest, skipping what the rounds did.
 An entity with more than ``_WIDE`` owners is summed by a plain loop within its round, so one
-company with thousands of shareholders does not cost thousands of array steps.
+company with thousands of shareholders does not cost thousands of array steps. A cyclic
+component of more than ``_BIG_CYCLE`` members also ends the rounds: the cycle solver reads and
+writes the bounds one member at a time, which is slower on arrays than on the loop's lists.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ ROUNDS_FROM = 20_000
 WIDTH = 256
 _FREE_ROUNDS = 16
 _WIDE = 64  # more owners than this: summed by a loop
+_BIG_CYCLE = 4096  # a ready cyclic component with more members ends the rounds
 _MIN_X = np.uint8(MIN_EXCLUSIVE)
 _MAX_X = np.uint8(MAX_EXCLUSIVE)
 
@@ -88,9 +91,12 @@ class Rounds:
         self.hi = np.zeros(n)
         self.flags = np.zeros(n, dtype=np.uint8)
 
-    def run(self, width: int) -> tuple[list[float], list[float], bytearray, bytearray | None]:
-        """``lo, hi, flags`` as the loop returns them, and the components done, or None when
-        every one is. Rounds stop once they have averaged fewer than ``width`` components."""
+    def run(
+        self, width: int
+    ) -> tuple[list[float], list[float], bytearray, bytearray | None] | None:
+        """``lo, hi, flags`` as the loop returns them, and the components done (None when every
+        one is); None when no round ran. Rounds stop once they have averaged fewer than
+        ``width`` components."""
         count = len(self.cstart) - 1
         n = len(self.state)
         comp_of = np.empty(n, dtype=np.int64)
@@ -108,7 +114,10 @@ class Rounds:
         rounds = solved = 0
         # A few narrow rounds are fine (a register's roots may be few); a long chain is not.
         width = max(1, width)
+        sizes = np.diff(self.cstart)
         while len(ready) and rounds <= _FREE_ROUNDS + solved // width:
+            if sizes[ready].max() > _BIG_CYCLE:
+                break  # the loop solves it on lists, quicker than on arrays (300k ring: 1.2 s)
             self._solve(ready)
             rounds, solved = rounds + 1, solved + len(ready)
             done[ready] = True
@@ -116,6 +125,8 @@ class Rounds:
             touched, times = np.unique(follows, return_counts=True)
             waiting[touched] -= times
             ready = touched[waiting[touched] == 0]
+        if not solved:  # the loop from the start: its lists share one 0.0 (no float per entity)
+            return None
         lo, hi, flags = self.lo.tolist(), self.hi.tolist(), bytearray(self.flags.tobytes())
         return lo, hi, flags, None if done.all() else bytearray(done.tobytes())
 
