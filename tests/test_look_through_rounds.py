@@ -70,7 +70,8 @@ def test_long_chains_stop_the_rounds_midway(seed: int) -> None:
 
 
 def test_an_entity_with_many_owners_is_summed_in_order() -> None:
-    """More owners than a round sums by array steps: the loop within the round, same bits."""
+    """More owners than a round sums by array steps: summed alone (a cumulative sum), same
+    bits."""
     rng = random.Random(7)
     owners = 3 * _WIDE
     ids = tuple(f"e{i}" for i in range(owners + 2))

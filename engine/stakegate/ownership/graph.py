@@ -16,7 +16,7 @@ import numpy as np
 from stakegate.errors import EngineError
 from stakegate.ownership.interval import Interval
 
-__all__ = ["Components", "OwnershipGraph", "Status"]
+__all__ = ["Components", "OwnershipGraph", "Status", "row_starts"]
 
 
 class Status(IntEnum):
@@ -148,7 +148,7 @@ class OwnershipGraph:
         In-edges keep the order their records came in; out-edges follow in-edge order."""
         n = len(self.ids)
         order = np.argsort(by_owned, kind="stable")
-        start = _row_starts(by_owned, n)
+        start = row_starts(by_owned, n)
         in_src = src[order]
         in_share = _objects(share)[order].tolist()
         owned_of = by_owned[order]
@@ -166,7 +166,7 @@ class OwnershipGraph:
         # Out-edge rows: in-edge positions sorted by owner (stable), so each owner's row lists
         # what it owns in the order of the owned entities.
         out_edge = np.argsort(in_src, kind="stable")
-        self.out_start = ints(_row_starts(in_src, n))
+        self.out_start = ints(row_starts(in_src, n))
         self.out_edge = ints(out_edge)
         self.out_dst = ints(owned_of[out_edge])
         self._edges = (in_src, owned_of, ints)
@@ -217,7 +217,7 @@ class OwnershipGraph:
         return self._components
 
 
-def _row_starts(keys: np.ndarray, n: int) -> np.ndarray:
+def row_starts(keys: np.ndarray, n: int) -> np.ndarray:
     """Row offsets: row ``x`` of the entries sorted by key is ``[start[x], start[x + 1])``."""
     start = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys, minlength=n), out=start[1:])

@@ -10,8 +10,9 @@ leaves a non-negative sum as it was.
 
 Rounds pay off while they are wide. Once they have averaged fewer than ``width`` components
 (a long chain), ``run`` stops and the loop finishes the rest, skipping what the rounds did.
-An entity with more than ``_WIDE`` owners is summed by a plain loop within its round, so one
-company with thousands of shareholders does not cost thousands of array steps. A cyclic
+An entity with more than ``_WIDE`` owners is summed alone, by one cumulative sum of its terms
+(sequential, like the loop), so one company with thousands of shareholders does not cost
+thousands of array steps. A cyclic
 component of more than ``_BIG_CYCLE`` members also ends the rounds: the cycle solver reads and
 writes the bounds one member at a time, which is slower on arrays than on the loop's lists.
 """
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from stakegate.ownership.evidence import MAX_EXCLUSIVE, MIN_EXCLUSIVE
-from stakegate.ownership.graph import OwnershipGraph, Status
+from stakegate.ownership.graph import OwnershipGraph, Status, row_starts
 
 __all__ = ["ROUNDS_FROM", "WIDTH", "Cells", "Rounds"]
 
@@ -35,10 +36,11 @@ __all__ = ["ROUNDS_FROM", "WIDTH", "Cells", "Rounds"]
 ROUNDS_FROM = 20_000
 WIDTH = 256
 _FREE_ROUNDS = 16
-_WIDE = 64  # more owners than this: summed by a loop
+_WIDE = 64  # more owners than this: summed alone
 _BIG_CYCLE = 4096  # a ready cyclic component with more members ends the rounds
 _MIN_X = np.uint8(MIN_EXCLUSIVE)
 _MAX_X = np.uint8(MAX_EXCLUSIVE)
+_NONE = np.uint8(0)
 
 
 class Cells(Protocol):
@@ -49,12 +51,6 @@ class Cells(Protocol):
 
 
 SolveCycle = Callable[[OwnershipGraph, Sequence[Status], Sequence[int], Cells, Cells, Cells], None]
-
-
-def _row_starts(keys: np.ndarray, n: int) -> np.ndarray:
-    start = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(keys, minlength=n), out=start[1:])
-    return start
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -99,22 +95,22 @@ class Rounds:
         ``width`` components."""
         count = len(self.cstart) - 1
         n = len(self.state)
+        sizes = np.diff(self.cstart)
         comp_of = np.empty(n, dtype=np.int64)
-        comp_of[self.members] = np.repeat(np.arange(count, dtype=np.int64), np.diff(self.cstart))
+        comp_of[self.members] = np.repeat(np.arange(count, dtype=np.int64), sizes)
         owned = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.in_start))
         c_src, c_dst = comp_of[self.src], comp_of[owned]
         cross = c_src != c_dst
         c_src, c_dst = c_src[cross], c_dst[cross]
         waiting = np.bincount(c_dst, minlength=count)  # owners' components not yet solved
         order = np.argsort(c_src, kind="stable")
-        next_start, next_comp = _row_starts(c_src, count), c_dst[order]
+        next_start, next_comp = row_starts(c_src, count), c_dst[order]
         del comp_of, owned, c_src, c_dst, cross, order
         done = np.zeros(count, dtype=bool)
         ready = np.flatnonzero(waiting == 0)
         rounds = solved = 0
         # A few narrow rounds are fine (a register's roots may be few); a long chain is not.
         width = max(1, width)
-        sizes = np.diff(self.cstart)
         while len(ready) and rounds <= _FREE_ROUNDS + solved // width:
             if sizes[ready].max() > _BIG_CYCLE:
                 break  # the loop solves it on lists, quicker than on arrays (300k ring: 1.2 s)
@@ -145,7 +141,10 @@ class Rounds:
         a, b, f = np.zeros(len(x)), np.zeros(len(x)), np.zeros(len(x), dtype=np.uint8)
         self._sums(first[~wide], end[~wide], a, b, f, np.flatnonzero(~wide))
         for i in np.flatnonzero(wide).tolist():
-            self._sums_one(int(first[i]), int(end[i]), a, b, f, i)
+            # One entity's terms at once: a cumulative sum adds them in order, as the loop does.
+            low, high, bits = self._terms(np.arange(first[i], end[i]))
+            a[i], b[i] = np.cumsum(low)[-1], np.cumsum(high)[-1]
+            f[i] = np.bitwise_or.reduce(bits)
         a /= 100.0
         b /= 100.0
         over = a > 100.0
@@ -164,44 +163,23 @@ class Rounds:
         into: np.ndarray,
     ) -> None:
         """Add each entity's terms in in-edge order: step ``j`` adds every entity's ``j``-th."""
-        lo, hi, flags, src = self.lo, self.hi, self.flags, self.src
         degree = end - first
         for j in range(int(degree.max(initial=0))):
             has = degree > j
-            at, k = into[has], first[has] + j
-            o = src[k]
-            upper = hi[o]
-            t = self.in_max[k] * upper
-            positive = t > 0.0
-            b[at] += np.where(positive, t, 0.0)
-            exclusive = positive & (((flags[o] & _MAX_X) != 0) | self.x_max[k])
-            f[at] |= np.where(exclusive, _MAX_X, np.uint8(0))
-            t = np.where(upper != 0.0, self.in_min[k] * lo[o], 0.0)
-            positive = t > 0.0
-            a[at] += np.where(positive, t, 0.0)
-            exclusive = positive & (((flags[o] & _MIN_X) != 0) | self.x_min[k])
-            f[at] |= np.where(exclusive, _MIN_X, np.uint8(0))
+            at = into[has]
+            low, high, bits = self._terms(first[has] + j)
+            a[at] += low
+            b[at] += high
+            f[at] |= bits
 
-    def _sums_one(
-        self, first: int, end: int, a: np.ndarray, b: np.ndarray, f: np.ndarray, i: int
-    ) -> None:
-        """``_sums`` for one entity with many owners, as the loop in ``look_through.py``."""
-        lo, hi, flags = self.lo, self.hi, self.flags
-        sa = sb = 0.0
-        bits = 0
-        for k in range(first, end):
-            o = int(self.src[k])
-            v = float(hi[o])
-            if v == 0.0:
-                continue
-            t = float(self.in_max[k]) * v
-            if t > 0.0:
-                sb += t
-                if flags[o] & _MAX_X or self.x_max[k]:
-                    bits |= int(_MAX_X)
-            t = float(self.in_min[k]) * float(lo[o])
-            if t > 0.0:
-                sa += t
-                if flags[o] & _MIN_X or self.x_min[k]:
-                    bits |= int(_MIN_X)
-        a[i], b[i], f[i] = sa, sb, bits
+    def _terms(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per in-edge ``k``: its term of the lower and of the upper sum, 0.0 where the loop in
+        ``look_through.py`` adds none, and the exclusivity bits the terms carry."""
+        o = self.src[k]
+        upper, owner_bits = self.hi[o], self.flags[o]
+        high = self.in_max[k] * upper
+        low = np.where(upper != 0.0, self.in_min[k] * self.lo[o], 0.0)
+        high_in, low_in = high > 0.0, low > 0.0
+        bits = np.where(high_in & (((owner_bits & _MAX_X) != 0) | self.x_max[k]), _MAX_X, _NONE)
+        bits |= np.where(low_in & (((owner_bits & _MIN_X) != 0) | self.x_min[k]), _MIN_X, _NONE)
+        return np.where(low_in, low, 0.0), np.where(high_in, high, 0.0), bits
