@@ -28,6 +28,7 @@ from stakegate.ownership.interval import outward
 from stakegate.policy.batch import BatchRequest, batch_request, expand_answer
 from stakegate.policy.client import PolicyClient
 from stakegate.policy.decision import Decision
+from stakegate.policy.members import MemberGroups, MemberPlan
 from stakegate.policy.pipeline import DECISIONS, Connection, Pipeline, Query
 from stakegate.policy.runtime import LocalOpa
 from stakegate.policy.schemas import validator
@@ -218,15 +219,23 @@ def test_a_member_is_sent_with_its_exact_bounds_when_rounded() -> None:
         "rounded",
     )
     facts = compute_facts(registry, offline_view())
-    members = [found[1] for e in ("hold", "a", "b") if (found := facts.member(e)) is not None]
-    assert [m[0] for m in members] == ["hold", "a", "b"]
-    sent = facts.rounded_members(members)
+    plan = MemberPlan(facts)
+    ids = ["cn", "hold", "a", "b"]
+    rows = np.arange(4)
+    assert plan.plain(rows).tolist() == [False, True, True, True]
+    grouped = plan.groups(ids, rows, np.arange(1, 4), rounded=True)
+    assert grouped.keys == [("company", "SG", None)]
+    ((positions, members),) = grouped.groups
+    assert positions == [1, 2, 3] and [m[0] for m in members] == ["hold", "a", "b"]
+    (sent,) = grouped.sent
     assert sent[0] == [*members[0], None] and sent[2] == [*members[2], None]  # short: as they are
     assert sent[1][:2] == ["a", "A"] and sent[1][6] == members[1][2:6]
     low, exact, high = (orjson.dumps(v).decode() for v in (sent[1][4], members[1][4], sent[1][5]))
     assert _digits(exact) > 15 and _digits(low) <= 15 and _digits(high) <= 15
     assert Decimal(low) < Decimal(exact) < Decimal(high)
-    assert facts.rounded_members([]) == []
+    unrounded = plan.groups(ids, rows, np.arange(1, 4), rounded=False)
+    assert unrounded.sent == [members]
+    assert plan.groups(ids, rows, np.arange(0), rounded=True) == MemberGroups([], [], [])
 
 
 # --- reading an answer ----------------------------------------------------------------------
@@ -250,7 +259,9 @@ def _request() -> BatchRequest:
     from stakegate.policy.facts import compute_facts
 
     facts = compute_facts(_REGISTRY, offline_view())
-    request = batch_request(facts, _HEAD, ["a", "b", "c"], lambda ids: [b"{}" for _ in ids])
+    request = batch_request(
+        facts, MemberPlan(facts), _HEAD, ["a", "b", "c"], lambda ids: [b"{}" for _ in ids]
+    )
     assert request.singles == []
     assert [positions for positions, _ in request.groups] == [[0, 1], [2]]
     return request
@@ -333,7 +344,9 @@ def _restricted_request() -> BatchRequest:
         "answers",
     )
     facts = compute_facts(registry, offline_view())
-    request = batch_request(facts, _HEAD, ["r"], lambda ids: [b"{}" for _ in ids], restricted=True)
+    request = batch_request(
+        facts, MemberPlan(facts), _HEAD, ["r"], lambda ids: [b"{}" for _ in ids], restricted=True
+    )
     assert request.restricted == [([0], [["r", None, 100.0, 100.0, 100.0, 100.0]])]
     return request
 

@@ -65,7 +65,7 @@ class OwnershipResult:
         self._lo = lo
         self._hi = hi
         self._lt_flags = lt_flags
-        self._sent: tuple[np.ndarray, np.ndarray] | None = None
+        self._sent: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def __repr__(self) -> str:
         definite = sum(self._control.definite)
@@ -110,32 +110,42 @@ class OwnershipResult:
             lo, hi, flags = self._lo[entity], self._hi[entity], self._lt_flags[entity]
         return _bounds(lo, hi, flags)
 
+    def plain_columns(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every entity's ``(control_min, control_max, look_through_min, look_through_max)`` as
+        an ``n x 4`` array, and which rows are plain: all four bounds inclusive and
+        ``0 <= min <= max <= 100`` under both methods, and not restricted (most entities of a
+        register; the batch form sends them compactly). Computed once, in numpy."""
+        return self._columns()[:2]
+
     def sent_bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Every entity's ``plain_bounds`` columns (control min and max, look-through min and
-        max) rounded outward to 15 significant digits (``interval.outward``), and which rows
-        the rounding changed; computed once, in one numpy pass, for the batch form."""
+        """The ``plain_columns`` bounds rounded outward to 15 significant digits
+        (``interval.outward``: lower bounds down, upper bounds up), and which rows the rounding
+        changed; computed once, in one numpy pass, for the batch form."""
+        return self._columns()[2:]
+
+    def _columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self._sent is None:
             c = self._control
             exact = np.array([c.cmin, c.cmax, self._lo, self._hi], dtype=np.float64).T
+            flags = np.frombuffer(c.flags, dtype=np.uint8) | np.frombuffer(
+                self._lt_flags, dtype=np.uint8
+            )
+            restricted = np.fromiter(
+                (s == Status.RESTRICTED for s in self.status), dtype=bool, count=len(self.status)
+            )
+            c_lo, c_hi, l_lo, l_hi = exact.T
+            # NaN fails every comparison, so it is never plain.
+            plain = (
+                ~restricted
+                & (flags & (_MIN_X | _MAX_X) == 0)
+                & (c_lo >= 0.0) & (c_lo <= c_hi) & (c_hi <= 100.0)
+                & (l_lo >= 0.0) & (l_lo <= l_hi) & (l_hi <= 100.0)
+            )  # fmt: skip
             sent = np.empty_like(exact)
             sent[:, 0::2] = outward(exact[:, 0::2])
             sent[:, 1::2] = outward(exact[:, 1::2], up=True)
-            self._sent = (sent, (sent != exact).any(axis=1))
+            self._sent = (exact, plain, sent, (sent != exact).any(axis=1))
         return self._sent
-
-    def plain_bounds(self, entity: int) -> tuple[float, float, float, float] | None:
-        """``(control_min, control_max, look_through_min, look_through_max)`` when all four
-        are inclusive and ``0 <= min <= max <= 100`` under both methods (most entities of a
-        register: the batch form sends them compactly); None otherwise, or when restricted."""
-        if self.status[entity] == Status.RESTRICTED:
-            return None
-        c = self._control
-        if (c.flags[entity] | self._lt_flags[entity]) & (_MIN_X | _MAX_X):
-            return None
-        c_lo, c_hi, l_lo, l_hi = c.cmin[entity], c.cmax[entity], self._lo[entity], self._hi[entity]
-        if 0.0 <= c_lo <= c_hi <= 100.0 and 0.0 <= l_lo <= l_hi <= 100.0:
-            return c_lo, c_hi, l_lo, l_hi
-        return None
 
     def evidence(
         self,

@@ -65,6 +65,14 @@ class Threshold:
             return share > self.value + self.tolerance
         return share > self.value + self.tolerance or (self._at(share) and not exclusive)
 
+    def upper_crosses_many(self, shares: np.ndarray) -> np.ndarray:
+        """``upper_crosses`` of each inclusive upper bound in ``shares``, in one numpy pass (the
+        same IEEE operations, so the same answers: ``tests/test_threshold_cases.py``)."""
+        above = shares > self.value + self.tolerance
+        if self.comparison == ">":
+            return above
+        return above | (np.abs(shares - self.value) <= self.tolerance)
+
 
 def outward(values: np.ndarray, *, up: bool = False) -> np.ndarray:
     """Each value rounded down (``up``: up) to the nearest decimal of 15 significant digits,

@@ -27,7 +27,8 @@ for the wider bounds implies passing for the exact ones, and a member it does no
 decided on the exact bounds (``batch.facts``). The engine reports the exact bounds either way.
 The rounding is one numpy pass over every entity (``OwnershipResult.sent_bounds``): done per
 member in Python it cost more Python time than it saved OPA time (``decimal``: 6.7 µs a member;
-numpy per batch, from the members' lists: about 2.4 µs).
+numpy per batch, from the members' lists: about 2.4 µs). Which entities are plain members is
+decided the same way, once for the registry (``policy/members.py``).
 
 Which entities go in a group is only a guess made here from the facts; the policy decides each
 member again and decides whole any member its shortcut does not allow. The answer is accepted
@@ -41,11 +42,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 
 from stakegate.errors import PolicyEvaluationError
 from stakegate.policy.decision import Decision, verify_decisions
 from stakegate.policy.facts import GroupKey, Member, RegistryFacts
+from stakegate.policy.members import MemberPlan
 
 __all__ = ["BATCH", "BatchRequest", "batch_request", "expand_answer"]
 
@@ -63,7 +66,7 @@ class BatchRequest:
     # Positions (in ``ids``) of the entities sent whole, in body order.
     singles: list[int] = field(default_factory=list)
     # Per group, in body order: the positions of its members and the members (as sent, but
-    # with their exact bounds: see ``RegistryFacts.rounded_members``).
+    # with their exact bounds: see ``MemberPlan.groups``).
     groups: list[tuple[list[int], list[Member]]] = field(default_factory=list)
     # The same for restricted groups (``input.restricted``), when the policy takes them.
     restricted: list[tuple[list[int], list[Member]]] = field(default_factory=list)
@@ -71,6 +74,7 @@ class BatchRequest:
 
 def batch_request(
     facts: RegistryFacts,
+    plan: MemberPlan,
     head: bytes,
     entity_ids: Sequence[str],
     encode: Callable[[Sequence[str]], list[bytes]],
@@ -78,69 +82,58 @@ def batch_request(
     restricted: bool = False,
     rounded: bool = False,
 ) -> BatchRequest:
-    """The batch-form query for ``entity_ids``; ``head`` opens the input
-    (``PolicyView.input_head``), ``encode`` gives the facts of entities sent
-    whole (``Pipeline.encoded``, or facts encoded earlier). ``restricted``: the policy takes
-    restricted groups (``PolicyView.batch_restricted``); else those entities are sent whole.
-    ``rounded``: it takes members of seven (``PolicyView.batch_rounded``), sent with
-    ``RegistryFacts.rounded_members``."""
+    """The batch-form query for ``entity_ids``; ``plan`` says which are plain members
+    (``MemberPlan`` of ``facts``), ``head`` opens the input (``PolicyView.input_head``),
+    ``encode`` gives the facts of entities sent whole (``Pipeline.encoded``, or facts encoded
+    earlier). ``restricted``: the policy takes restricted groups
+    (``PolicyView.batch_restricted``); else those entities are sent whole. ``rounded``: it
+    takes members of seven (``PolicyView.batch_rounded``, see ``MemberPlan.groups``)."""
     ids = list(entity_ids)
+    rows = np.fromiter(map(facts.index.__getitem__, ids), dtype=np.int64, count=len(ids))
+    plain = plan.plain(rows)
     singles: list[int] = []
-    grouped: dict[GroupKey, tuple[list[int], list[Member]]] = {}
     barred: dict[GroupKey, tuple[list[int], list[Member]]] = {}
-    member_of = facts.member
-    restricted_of = facts.restricted_member if restricted else None
-    for position, entity_id in enumerate(ids):
-        found, into = member_of(entity_id), grouped
-        if found is None and restricted_of is not None:
-            found, into = restricted_of(entity_id), barred
+    for position in np.flatnonzero(~plain).tolist():
+        found = facts.restricted_member(ids[position]) if restricted else None
         if found is None:
             singles.append(position)
             continue
         key, member = found
-        slot = into.get(key)
-        if slot is None:
-            into[key] = ([position], [member])
-        else:
-            slot[0].append(position)
-            slot[1].append(member)
+        slot = barred.setdefault(key, ([], []))
+        slot[0].append(position)
+        slot[1].append(member)
+    grouped = plan.groups(ids, rows, np.flatnonzero(plain), rounded=rounded)
     whole = encode([ids[p] for p in singles]) if singles else []
+    sent_groups = [
+        {"facts": _shared(key), "members": members}
+        for key, members in zip(grouped.keys, grouped.sent, strict=True)
+    ]
+    sent_barred = [
+        {"facts": _shared(key), "members": members} for key, (_, members) in barred.items()
+    ]
     body = b"".join(
         (
             head,
             b',"entities":[',
             b",".join(whole),
             b'],"groups":',
-            orjson.dumps(_groups(grouped, facts if rounded else None)),
-            b',"restricted":' + orjson.dumps(_groups(barred)) if restricted else b"",
+            orjson.dumps(sent_groups),
+            b',"restricted":' + orjson.dumps(sent_barred) if restricted else b"",
             b"}}",
         )
     )
-    return BatchRequest(ids, body, singles, list(grouped.values()), list(barred.values()))
+    return BatchRequest(ids, body, singles, grouped.groups, list(barred.values()))
 
 
-def _groups(
-    grouped: Mapping[GroupKey, tuple[list[int], list[Member]]],
-    facts: RegistryFacts | None = None,
-) -> list[dict[str, Any]]:
-    """Groups as the policy reads them: the facts members share, and the members (``facts``:
-    sent rounded, ``RegistryFacts.rounded_members``)."""
-    out: list[dict[str, Any]] = []
-    # One gather for the whole batch (a numpy call per group would cost more than it gathers).
-    rounded = (
-        None
-        if facts is None
-        else iter(facts.rounded_members([m for _, ms in grouped.values() for m in ms]))
-    )
-    for (kind, jurisdiction, headquarters), (_, members) in grouped.items():
-        shared: dict[str, str] = {"type": kind}
-        if jurisdiction is not None:
-            shared["jurisdiction"] = jurisdiction
-        if headquarters is not None:
-            shared["headquarters"] = headquarters
-        sent = members if rounded is None else [next(rounded) for _ in members]
-        out.append({"facts": shared, "members": sent})
-    return out
+def _shared(key: GroupKey) -> dict[str, str]:
+    """The facts a group's members share, as the policy reads them."""
+    kind, jurisdiction, headquarters = key
+    shared = {"type": kind}
+    if jurisdiction is not None:
+        shared["jurisdiction"] = jurisdiction
+    if headquarters is not None:
+        shared["headquarters"] = headquarters
+    return shared
 
 
 def expand_answer(

@@ -146,35 +146,6 @@ class RegistryFacts:
             )
         )
 
-    def member(self, entity_id: str) -> tuple[GroupKey, Member] | None:
-        """The entity as a member of a batch-form group, or None when its facts are more than
-        its shared facts, id, name and four bounds (faults, evidence, an exclusive bound, or a
-        share that can cross the threshold): those are sent whole."""
-        # Facts under a regime (PerOwnerResult) only go side by side, which has no batch form.
-        if entity_id in self.faults or not isinstance(self.result, OwnershipResult):
-            return None
-        bounds = self.result.plain_bounds(self._index[entity_id])
-        if bounds is None:
-            return None
-        c_lo, c_hi, l_lo, l_hi = bounds
-        if self.threshold.upper_crosses(c_hi if c_hi > l_hi else l_hi):
-            return None
-        return self._as_member(entity_id, c_lo, c_hi, l_lo, l_hi)
-
-    def rounded_members(self, members: Sequence[Member]) -> list[list[Any]]:
-        """Plain ``members`` as a policy that takes members of seven reads them: bounds rounded
-        outward to 15 significant digits (``OwnershipResult.sent_bounds``), then the exact
-        bounds, or None when rounding changed none (policy/batch.py)."""
-        assert isinstance(self.result, OwnershipResult)  # only such results make members
-        sent, changed = self.result.sent_bounds()
-        rows = [self._index[member[0]] for member in members]
-        return [
-            [member[0], member[1], *bounds, member[2:6] if change else None]
-            for member, bounds, change in zip(
-                members, sent[rows].tolist(), changed[rows].tolist(), strict=True
-            )
-        ]
-
     def restricted_member(self, entity_id: str) -> tuple[GroupKey, Member] | None:
         """The entity as a member of a batch-form restricted group, or None: restricted by its
         own jurisdiction or headquarters, without faults, and with facts that differ from its
