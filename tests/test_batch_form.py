@@ -273,7 +273,8 @@ def _full(entity: str) -> dict[str, Any]:
 
 
 def _expand(raw: Any) -> list[Decision]:
-    return expand_answer(raw, _request(), "rev", AS_OF.isoformat(), {"b": "Bee"})
+    # No names given: the only named entity, b, is a member, which carries its name.
+    return expand_answer(raw, _request(), "rev", AS_OF.isoformat(), {})
 
 
 def test_a_good_answer_is_expanded_in_order() -> None:
@@ -297,6 +298,23 @@ def test_a_good_answer_is_expanded_in_order() -> None:
     # Nothing mutable is shared between two members' decisions.
     assert decisions[1]["policy"] is not decisions[2]["policy"]
     assert decisions[1]["reasons"] is not decisions[2]["reasons"]
+
+
+def test_a_member_decided_whole_keeps_its_name() -> None:
+    decisions = _expand(
+        {
+            "entities": [],
+            "groups": [
+                {"decision": _SHARED, "entities": ["a"], "decisions": [_full("b")]},
+                {"decision": _SHARED, "entities": ["c"], "decisions": []},
+            ],
+        }
+    )
+    assert [(d["entity"], d.get("name")) for d in decisions] == [
+        ("a", None),
+        ("b", "Bee"),
+        ("c", None),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -145,7 +145,8 @@ def expand_answer(
 ) -> list[Decision]:
     """The decisions of ``request``, in its order, from OPA's batch-form answer; raises
     ``PolicyEvaluationError`` unless the answer accounts for every entity exactly once and
-    every decision passes ``verify_decisions``.
+    every decision passes ``verify_decisions``. ``names``: of the entities sent whole (a
+    member carries its own).
 
     A group's shared decision is verified once, completed for its first member; the other
     members' copies differ from that one only in what the engine itself supplies (the id, the
@@ -171,16 +172,19 @@ def expand_answer(
     ordered: list[Any] = [None] * len(ids)
     # Decisions still to verify (OPA's own), by position.
     whole: dict[int, Any] = dict(zip(request.singles, singles, strict=True))
+    named = dict(names)
     sent, answered = request.groups + request.restricted, groups + barred
     for (positions, members), answer in zip(sent, answered, strict=True):
-        shared = _Shared(answer, revision, as_of, names)
+        shared = _Shared(answer, revision, as_of)
         for position, member, doc in zip(positions, members, shared.split(members), strict=True):
             if doc is None:
                 ordered[position] = shared.complete(member)
             else:
                 whole[position] = doc
+                if member[1] is not None:
+                    named[member[0]] = member[1]
     checked = verify_decisions(
-        list(whole.values()), [ids[p] for p in whole], revision, as_of, names
+        list(whole.values()), [ids[p] for p in whole], revision, as_of, named
     )
     for position, decision in zip(whole, checked, strict=True):
         ordered[position] = decision
@@ -190,9 +194,9 @@ def expand_answer(
 class _Shared:
     """One group's answer: which members share its decision, and that decision, verified."""
 
-    __slots__ = ("answer", "as_of", "names", "probe", "revision")
+    __slots__ = ("answer", "as_of", "probe", "revision")
 
-    def __init__(self, answer: Any, revision: str, as_of: str, names: Mapping[str, str]) -> None:
+    def __init__(self, answer: Any, revision: str, as_of: str) -> None:
         keys = {"decision", "entities", "decisions"}
         if not isinstance(answer, dict) or set(answer) != keys:
             raise PolicyEvaluationError(
@@ -200,7 +204,7 @@ class _Shared:
             )
         if not isinstance(answer["entities"], list) or not isinstance(answer["decisions"], list):
             raise PolicyEvaluationError("group answer: entities and decisions must be arrays")
-        self.answer, self.revision, self.as_of, self.names = answer, revision, as_of, names
+        self.answer, self.revision, self.as_of = answer, revision, as_of
         self.probe: Decision | None = None
 
     def split(self, members: list[Member]) -> list[Any]:
@@ -242,7 +246,8 @@ class _Shared:
             # Keys in OPA's order, as in every other decision.
             doc = {**shared, "entity": entity_id, "ownership": ownership}
             doc = orjson.loads(orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
-            (probe,) = verify_decisions([doc], [entity_id], self.revision, self.as_of, self.names)
+            names = {} if member[1] is None else {entity_id: member[1]}
+            (probe,) = verify_decisions([doc], [entity_id], self.revision, self.as_of, names)
             if probe["reasons"]:  # copies would share the reasons' objects: check each alone
                 return probe
             self.probe = probe
@@ -257,7 +262,6 @@ class _Shared:
             "reasons": [],
             "as_of": probe["as_of"],
         }
-        name = self.names.get(entity_id)
-        if name is not None:
-            decision["name"] = name
+        if member[1] is not None:
+            decision["name"] = member[1]
         return decision  # type: ignore[return-value]  # the probe's shape, verified

@@ -226,9 +226,11 @@ class Pipeline:
             )
         raw, entity_ids = answer.result, query.ids
         entities = self.registry.entities
-        names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
-        if query.batch is not None:
+        if query.batch is not None:  # members carry their names
+            whole = [entity_ids[p] for p in query.batch.singles]
+            names = {e: n for e in whole if (n := entities[e].name) is not None}
             return expand_answer(raw, query.batch, revision, self.as_of.isoformat(), names)
+        names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
         if query.entrypoint == SIDE_BY_SIDE and self.regimes is not None:
             return verify_side_by_side(
                 raw, entity_ids, self.regimes.names, revision, self.as_of.isoformat(), names
