@@ -190,6 +190,22 @@ def test_a_record_the_checker_refuses_is_refused_even_if_it_broke_the_building(
     assert str(beside.value) == _whole_error(path, monkeypatch)
 
 
+def test_a_repeated_key_is_refused_though_only_the_builder_counts_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alone: None
+) -> None:
+    """The checker reads the pieces without counting keys (``pieces(count_keys=False)``); the
+    builder counts them, so a restricted jurisdiction repeated as a clear one late in the
+    document (orjson keeps the last) still sends it to the whole reading, which refuses it."""
+    path = _register(tmp_path)
+    data = path.read_bytes()
+    cut = data.rindex(b'"jurisdiction":"CN"', 0, data.index(b'"ownership"'))
+    path.write_bytes(data[:cut] + b'"jurisdiction":"CN","jurisdiction":"SG"' + data[cut + 19 :])
+    with pytest.raises(RegistryError) as beside:
+        load_registry(path)
+    assert "duplicate key 'jurisdiction'" in str(beside.value)
+    assert str(beside.value) == _whole_error(path, monkeypatch)
+
+
 def test_the_checker_s_verdict_decides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, alone: None
 ) -> None:
