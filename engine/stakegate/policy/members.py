@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Final
 
 import numpy as np
 
@@ -20,6 +22,9 @@ from stakegate.ownership.compute import OwnershipResult
 from stakegate.policy.facts import GroupKey, Member, RegistryFacts
 
 __all__ = ["MemberGroups", "MemberPlan"]
+
+# The facts a member shares with its group: type, jurisdiction, headquarters.
+_SHARED: Final = attrgetter("type", "jurisdiction", "headquarters")
 
 
 @dataclass(slots=True)
@@ -47,16 +52,11 @@ class MemberPlan:
         entities = list(facts.registry.entities.values())
         if len(entities) != len(facts.index):
             raise ValueError("the facts' index does not cover the registry")
-        codes: dict[GroupKey, int] = {}
-        self._codes = np.fromiter(
-            (
-                codes.setdefault((e.type.value, e.jurisdiction, e.headquarters), len(codes))
-                for e in entities
-            ),
-            dtype=np.int64,
-            count=len(entities),
-        )
-        self._keys = list(codes)
+        # C-level loops only (map, dict.fromkeys): a generator here cost 0.5 s at 1M.
+        shared = list(map(_SHARED, entities))
+        codes = {key: code for code, key in enumerate(dict.fromkeys(shared))}
+        self._codes = np.fromiter(map(codes.__getitem__, shared), np.int64, len(shared))
+        self._keys: list[GroupKey] = [(kind.value, j, hq) for kind, j, hq in codes]
         self._names = [e.name for e in entities]
         result = facts.result
         if not isinstance(result, OwnershipResult):  # facts under a regime: side by side only
