@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stakegate.ownership.interval import Comparison
-from stakegate.policy.facts import compute_facts
+from stakegate.policy.facts import RegistryFacts, compute_facts
 from stakegate.policy.members import MemberPlan
 from stakegate.registry.load import parse_registry
 
@@ -91,3 +91,20 @@ def test_a_faulty_entity_is_never_a_member_even_below_every_threshold() -> None:
     plain = dict(zip(ids, MemberPlan(facts).plain(np.arange(len(ids))).tolist(), strict=True))
     assert plain["self"] is False
     assert plain["over"] is True and plain["unknown"] is True  # nothing else stops them
+
+
+def test_a_plan_refuses_facts_whose_index_is_not_in_registry_order() -> None:
+    """Rows are index positions read as registry positions: facts indexed otherwise would
+    give each entity another's group, name and bounds."""
+    registry = parse_registry({"entities": _ENTITIES, "ownership": _OWNERSHIP}, "plan")
+    facts = compute_facts(registry, offline_view(), mode="review")
+    ids = list(registry.entities)
+    shuffled = RegistryFacts(
+        registry,
+        facts.result,
+        facts.threshold,
+        [f for found in facts.faults.values() for f in found],
+        {entity_id: len(ids) - 1 - i for i, entity_id in enumerate(ids)},
+    )
+    with pytest.raises(ValueError, match="registry's order"):
+        MemberPlan(shuffled)

@@ -159,7 +159,7 @@ class Pipeline:
             if asked is not None:
                 self.regimes = RegimeFacts.compute(self.facts, view, asked, as_of, data_faults)
             # Which entities the batch form sends as plain members: here, not in the first
-            # query (1M: about 0.8 s).
+            # query (1M: about 0.9 s).
             self.plan = MemberPlan(self.facts) if view.batch_form and asked is None else None
 
     def __repr__(self) -> str:
