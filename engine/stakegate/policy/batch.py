@@ -38,7 +38,7 @@ only when it accounts for every member, in member order, and every decision it y
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,13 +104,8 @@ def batch_request(
         slot[1].append(member)
     grouped = plan.groups(ids, rows, np.flatnonzero(plain), rounded=rounded)
     whole = encode([ids[p] for p in singles]) if singles else []
-    sent_groups = [
-        {"facts": _shared(key), "members": members}
-        for key, members in zip(grouped.keys, grouped.sent, strict=True)
-    ]
-    sent_barred = [
-        {"facts": _shared(key), "members": members} for key, (_, members) in barred.items()
-    ]
+    sent_groups = _groups(zip(grouped.keys, grouped.sent, strict=True))
+    sent_barred = _groups((key, members) for key, (_, members) in barred.items())
     body = b"".join(
         (
             head,
@@ -125,15 +120,17 @@ def batch_request(
     return BatchRequest(ids, body, singles, grouped.groups, list(barred.values()))
 
 
-def _shared(key: GroupKey) -> dict[str, str]:
-    """The facts a group's members share, as the policy reads them."""
-    kind, jurisdiction, headquarters = key
-    shared = {"type": kind}
-    if jurisdiction is not None:
-        shared["jurisdiction"] = jurisdiction
-    if headquarters is not None:
-        shared["headquarters"] = headquarters
-    return shared
+def _groups(groups: Iterable[tuple[GroupKey, Sequence[object]]]) -> list[dict[str, Any]]:
+    """Groups as the policy reads them: the facts their members share, and the members."""
+    out: list[dict[str, Any]] = []
+    for (kind, jurisdiction, headquarters), members in groups:
+        shared = {"type": kind}
+        if jurisdiction is not None:
+            shared["jurisdiction"] = jurisdiction
+        if headquarters is not None:
+            shared["headquarters"] = headquarters
+        out.append({"facts": shared, "members": members})
+    return out
 
 
 def expand_answer(

@@ -224,13 +224,13 @@ class Pipeline:
                 f"OPA now serves policy revision {revision!r}; the facts were computed under "
                 f"{self.view.revision!r}"
             )
-        raw, entity_ids = answer.result, query.ids
+        raw, entity_ids, batch = answer.result, query.ids, query.batch
         entities = self.registry.entities
-        if query.batch is not None:  # members carry their names
-            whole = [entity_ids[p] for p in query.batch.singles]
-            names = {e: n for e in whole if (n := entities[e].name) is not None}
-            return expand_answer(raw, query.batch, revision, self.as_of.isoformat(), names)
-        names = {e: n for e in entity_ids if (n := entities[e].name) is not None}
+        # In the batch form only the entities sent whole need a name: members carry theirs.
+        named = entity_ids if batch is None else [entity_ids[p] for p in batch.singles]
+        names = {e: n for e in named if (n := entities[e].name) is not None}
+        if batch is not None:
+            return expand_answer(raw, batch, revision, self.as_of.isoformat(), names)
         if query.entrypoint == SIDE_BY_SIDE and self.regimes is not None:
             return verify_side_by_side(
                 raw, entity_ids, self.regimes.names, revision, self.as_of.isoformat(), names
