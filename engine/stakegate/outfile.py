@@ -5,12 +5,15 @@ through ``atomic_write``: it writes a hidden partial file beside the target and 
 when everything was written, so a failed run leaves the target untouched. ``check_output_path``
 is called first, before any long work, so that a missing directory or a directory given as the
 file is an ``InputError`` naming the path (exit 2), not a traceback at the end of a long run.
+``standard_output`` gives standard output the same errors: a full disk behind a redirect, or a
+reader that went away (``| head``), is an ``InputError``, never an internal error.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,11 +22,13 @@ from typing import IO
 
 from stakegate.errors import InputError
 
-__all__ = ["PARTIAL_MARKER", "atomic_write", "check_output_path"]
+__all__ = ["PARTIAL_MARKER", "atomic_write", "check_output_path", "standard_output"]
 
 PARTIAL_MARKER = ".partial-"
 # Errors of writing itself (a full disk), told apart from the caller's own OSErrors.
 _WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+# On standard output, also a reader that closed its end of the pipe.
+_STDOUT_ERRORS = _WRITE_ERRORS | {errno.EPIPE}
 
 
 def check_output_path(out: str | Path, param: str = "out") -> Path:
@@ -66,3 +71,22 @@ def atomic_write(
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def standard_output() -> Iterator[IO[str]]:
+    """``sys.stdout``, flushed when the block ends; a write error is an ``InputError``.
+
+    After a failed write, standard output is pointed at ``/dev/null``: what is still buffered
+    would otherwise fail again when the interpreter flushes it on exit, and print a second,
+    internal-looking error."""
+    try:
+        yield sys.stdout
+        sys.stdout.flush()
+    except OSError as e:
+        if e.errno not in _STDOUT_ERRORS:
+            raise
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+        raise InputError(f"standard output: cannot write: {e.strerror or e}") from None

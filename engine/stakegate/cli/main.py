@@ -26,7 +26,9 @@ from stakegate.cli.common import (
     NATIVE,
     Progress,
     data_faults_option,
+    exit_when_done,
     fail_at_edge,
+    keep_until_exit,
     load_registry_files,
     parse_date,
     regimes_option,
@@ -176,11 +178,12 @@ def check(
     with connect(policy, opa_url, trust=trust, as_of=as_of) as connection:
         screener = Screener(connection, loaded, as_of, data_faults=data_faults, regimes=regimes)
         decision = screener.decide([entity_id])[0]
+    keep_until_exit(loaded, screener)
     _fault_summary(screener)
-    if fmt == "json":
-        click.echo(json.dumps(decision, indent=2, ensure_ascii=False))
-        return
     with atomic_output("-") as handle:
+        if fmt == "json":
+            handle.write(json.dumps(decision, indent=2, ensure_ascii=False) + "\n")
+            return
         writer = make_writer(fmt, handle, len(entity_id), _regime_names(screener))
         writer.write(decision)
         writer.close()
@@ -255,6 +258,7 @@ def screen(
                     writer.write(decision)
                     counts[decision["decision"]] = counts.get(decision["decision"], 0) + 1
             writer.close()
+    keep_until_exit(loaded, screener)
     if out not in ("-", None) or sys.stderr.isatty():
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         click.echo(f"screened {sum(counts.values())} entities: {summary}", err=True)
@@ -269,7 +273,7 @@ register_service_commands(cli)
 
 
 def main() -> None:
-    cli(prog_name="stakegate")
+    exit_when_done(lambda: cli(prog_name="stakegate"))
 
 
 if __name__ == "__main__":

@@ -10,14 +10,13 @@ the whole run succeeded, so a run that fails midway leaves ``--out`` untouched.
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any, Protocol
 
 import orjson
 
-from stakegate.outfile import atomic_write
+from stakegate.outfile import atomic_write, standard_output
 from stakegate.policy.decision import Bounds, Decision
 from stakegate.review.sentences import reason_sentence
 
@@ -51,8 +50,8 @@ def atomic_output(out: str | None) -> Iterator[IO[str]]:
     """Stdout for ``None``/``-``; otherwise a partial file renamed onto ``out`` on success
     (``outfile.atomic_write``: a bad path is an ``InputError`` naming it)."""
     if out in (None, "-"):
-        yield sys.stdout
-        sys.stdout.flush()
+        with standard_output() as handle:
+            yield handle
         return
     assert out is not None
     with atomic_write(out) as handle:
