@@ -147,10 +147,11 @@ def test_batch_form_on_the_synthetic_register(opa_server: LocalOpa, tmp_path: Pa
     # Every form is used: whole entities, groups, and restricted groups.
     shared = sum(len(members) for _, members in request.restricted)
     assert request.singles and request.groups and shared > 500
-    # Group members go as seven, most look-through bounds rounded (the exact ones beside them).
-    sent = [m for g in orjson.loads(request.body)["input"]["groups"] for m in g["members"]]
-    assert {len(m) for m in sent} == {7}
-    assert sum(m[6] is not None for m in sent) > len(sent) // 2
+    # Plain members go as columns, most look-through bounds rounded (the exact ones beside).
+    groups = orjson.loads(request.body)["input"]["groups"]
+    assert all(g["members"] == [] for g in groups)
+    exact = [e for g in groups for e in g["columns"]["exact"]]
+    assert sum(e is not None for e in exact) > len(exact) // 3
 
 
 @pytest.mark.integration
@@ -227,14 +228,16 @@ def test_a_member_is_sent_with_its_exact_bounds_when_rounded() -> None:
     assert grouped.keys == [("company", "SG", None)]
     ((positions, members),) = grouped.groups
     assert positions == [1, 2, 3] and [m[0] for m in members] == ["hold", "a", "b"]
-    (sent,) = grouped.sent
+    (group,) = grouped.sent
+    assert list(group) == ["members"]  # no points unless asked for
+    sent = group["members"]
     assert sent[0] == [*members[0], None] and sent[2] == [*members[2], None]  # short: as they are
     assert sent[1][:2] == ["a", "A"] and sent[1][6] == members[1][2:6]
     low, exact, high = (orjson.dumps(v).decode() for v in (sent[1][4], members[1][4], sent[1][5]))
     assert _digits(exact) > 15 and _digits(low) <= 15 and _digits(high) <= 15
     assert Decimal(low) < Decimal(exact) < Decimal(high)
     unrounded = plan.groups(ids, rows, np.arange(1, 4), rounded=False)
-    assert unrounded.sent == [members]
+    assert unrounded.sent == [{"members": members}]
     assert plan.groups(ids, rows, np.arange(0), rounded=True) == MemberGroups([], [], [])
 
 

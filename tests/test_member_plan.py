@@ -11,7 +11,7 @@ import pytest
 
 from stakegate.ownership.interval import Comparison
 from stakegate.policy.facts import RegistryFacts, compute_facts
-from stakegate.policy.members import MemberPlan
+from stakegate.policy.members import MemberGroups, MemberPlan
 from stakegate.registry.load import parse_registry
 
 from .conftest import offline_view
@@ -108,3 +108,48 @@ def test_a_plan_refuses_facts_whose_index_is_not_in_registry_order() -> None:
     )
     with pytest.raises(ValueError, match="registry's order"):
         MemberPlan(shuffled)
+
+
+def test_members_as_columns_are_the_members_of_seven() -> None:
+    """Column i of a group is its member i of seven: bounds as sent (a share of 17 digits
+    rounded outward), the exact bounds beside only where rounding changed them; groups and
+    member order as without columns."""
+    third = 100 / 3  # prints with 17 digits: sent rounded
+    registry = parse_registry(
+        {
+            "entities": [
+                {"id": "cn", "type": "company", "jurisdiction": "CN"},
+                {"id": "banded", "type": "company", "jurisdiction": "SG"},
+                {"id": "zero", "type": "company", "jurisdiction": "SG", "name": "Z"},
+                {"id": "long", "type": "company", "jurisdiction": "SG"},
+                {"id": "de", "type": "company", "jurisdiction": "DE"},
+            ],
+            "ownership": [
+                {"owner": "cn", "owned": "banded", "percent": {"min": 10, "max": 20}},
+                {"owner": "cn", "owned": "long", "percent": third},
+            ],
+        },
+        "columns",
+    )
+    plan = MemberPlan(compute_facts(registry, offline_view()))
+    batch = ["banded", "zero", "de", "long"]
+    rows = np.array([list(registry.entities).index(e) for e in batch])
+    grouped = plan.groups(batch, rows, np.arange(4), rounded=True, columns=True)
+    seven = plan.groups(batch, rows, np.arange(4), rounded=True)
+    assert grouped.keys == seven.keys == [("company", "SG", None), ("company", "DE", None)]
+    assert grouped.groups == seven.groups
+    for group, rows_of_seven in zip(grouped.sent, seven.sent, strict=True):
+        assert group["members"] == []
+        c = group["columns"]
+        as_rows = [list(member) for member in zip(
+            c["ids"], c["names"], c["control_min"], c["control_max"], c["look_through_min"],
+            c["look_through_max"], c["exact"], strict=True)]  # fmt: skip
+        assert as_rows == rows_of_seven["members"]
+    sg = grouped.sent[0]["columns"]
+    assert sg["ids"] == ["banded", "zero", "long"] and sg["names"] == [None, "Z", None]
+    assert sg["control_min"][0] == 10.0 and sg["control_max"][0] == 20.0
+    assert sg["exact"][:2] == [None, None]
+    assert sg["exact"][2] == [third, third, third, third]
+    assert sg["control_min"][2] < third < sg["control_max"][2]
+    empty = plan.groups(batch, rows, np.arange(0), rounded=True, columns=True)
+    assert empty == MemberGroups([], [], [])

@@ -81,13 +81,15 @@ def batch_request(
     *,
     restricted: bool = False,
     rounded: bool = False,
+    columns: bool = False,
 ) -> BatchRequest:
     """The batch-form query for ``entity_ids``; ``plan`` says which are plain members
     (``MemberPlan`` of ``facts``), ``head`` opens the input (``PolicyView.input_head``),
     ``encode`` gives the facts of entities sent whole (``Pipeline.encoded``, or facts encoded
     earlier). ``restricted``: the policy takes restricted groups
     (``PolicyView.batch_restricted``); else those entities are sent whole. ``rounded``: it
-    takes members of seven (``PolicyView.batch_rounded``, see ``MemberPlan.groups``)."""
+    takes members of seven (``PolicyView.batch_rounded``, see ``MemberPlan.groups``), and
+    ``columns``: members as columns (``PolicyView.batch_columns``)."""
     ids = list(entity_ids)
     rows = np.fromiter(map(facts.index.__getitem__, ids), dtype=np.int64, count=len(ids))
     plain = plan.plain(rows)
@@ -102,10 +104,10 @@ def batch_request(
         slot = barred.setdefault(key, ([], []))
         slot[0].append(position)
         slot[1].append(member)
-    grouped = plan.groups(ids, rows, np.flatnonzero(plain), rounded=rounded)
+    grouped = plan.groups(ids, rows, np.flatnonzero(plain), rounded=rounded, columns=columns)
     whole = encode([ids[p] for p in singles]) if singles else []
     sent_groups = _groups(zip(grouped.keys, grouped.sent, strict=True))
-    sent_barred = _groups((key, members) for key, (_, members) in barred.items())
+    sent_barred = _groups((key, {"members": members}) for key, (_, members) in barred.items())
     body = b"".join(
         (
             head,
@@ -120,16 +122,17 @@ def batch_request(
     return BatchRequest(ids, body, singles, grouped.groups, list(barred.values()))
 
 
-def _groups(groups: Iterable[tuple[GroupKey, Sequence[object]]]) -> list[dict[str, Any]]:
-    """Groups as the policy reads them: the facts their members share, and the members."""
+def _groups(groups: Iterable[tuple[GroupKey, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Groups as the policy reads them: the facts their members share, and the members (as
+    ``fields``: members, or columns)."""
     out: list[dict[str, Any]] = []
-    for (kind, jurisdiction, headquarters), members in groups:
+    for (kind, jurisdiction, headquarters), fields in groups:
         shared = {"type": kind}
         if jurisdiction is not None:
             shared["jurisdiction"] = jurisdiction
         if headquarters is not None:
             shared["headquarters"] = headquarters
-        out.append({"facts": shared, "members": members})
+        out.append({"facts": shared, **fields})
     return out
 
 

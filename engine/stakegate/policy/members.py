@@ -3,10 +3,15 @@ the whole registry, in numpy, then read for each batch.
 
 A plain member (``policy/batch.py``) is an entity whose facts are its group's shared facts
 (type, jurisdiction, headquarters), its id and name, and four inclusive bounds that cannot
-cross the threshold: not restricted, no data fault, no evidence. Asked entity by entity, that
-cost the engine about 3.5 µs of Python per entity and batch at 1M entities (a third of the
-time it spent building a screening's requests); as columns over the register it is a few
-numpy passes, once (1M: about 0.9 s, 0.3 s of it the rounding the batch form needed before).
+cross the threshold: not restricted, no data fault, no evidence. For a policy that takes them,
+a group sends its members as columns (ids, names, each bound, exact bounds), which OPA checks
+with a few builtins over each column and searches that stop at the first failure, instead of
+one rule body per member (``batch.rego`` has the numbers).
+
+Asked entity by entity which entities are plain members, that cost the engine about 3.5 µs of
+Python per entity and batch at 1M entities (a third of the time it spent building a screening's
+requests); as columns over the register it is a few numpy passes, once (1M: about 0.9 s, 0.3 s
+of it the rounding the batch form needed before).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 
@@ -36,8 +41,9 @@ class MemberGroups:
     # Per group: the positions (in the batch) of its members, and the members with their
     # exact bounds ([id, name, control_min, control_max, look_through_min, look_through_max]).
     groups: list[tuple[list[int], list[Member]]]
-    # Per group: the members as sent (``MemberPlan.groups``).
-    sent: list[list[list[object]]]
+    # Per group: its fields as sent beside its facts, {"members": [...]} and maybe
+    # {"columns": {...}} (``MemberPlan.groups``).
+    sent: list[dict[str, Any]]
 
 
 class MemberPlan:
@@ -81,11 +87,18 @@ class MemberPlan:
         return result
 
     def groups(
-        self, ids: Sequence[str], rows: np.ndarray, positions: np.ndarray, *, rounded: bool
+        self,
+        ids: Sequence[str],
+        rows: np.ndarray,
+        positions: np.ndarray,
+        *,
+        rounded: bool,
+        columns: bool = False,
     ) -> MemberGroups:
         """The plain members at ``positions`` of a batch (``ids``, at index ``rows``), grouped.
         ``rounded``: each is sent as [id, name, four bounds rounded outward, the exact bounds
-        or None when rounding changed none] (``batch.facts``); else as its exact member."""
+        or None when rounding changed none] (``batch.facts``); else as its exact member.
+        ``columns`` (with ``rounded``): the same, as the group's columns."""
         at = rows[positions]
         codes = self._codes[at]
         order = np.argsort(codes, kind="stable")
@@ -103,12 +116,41 @@ class MemberPlan:
             out.keys.append(keys[int(codes[picked[0]])])
             out.groups.append(([where[k] for k in picked], members))
             if changed is None:
-                out.sent.append(members)
+                out.sent.append({"members": members})
+            elif columns:
+                fields = {"columns": _columns(picked, members, sent, exact, changed)}
+                out.sent.append({**fields, "members": []})
             else:
                 out.sent.append(
-                    [
-                        [*member[:2], *sent[k], exact[k] if changed[k] else None]
-                        for k, member in zip(picked, members, strict=True)
-                    ]
+                    {
+                        "members": [
+                            [*member[:2], *sent[k], exact[k] if changed[k] else None]
+                            for k, member in zip(picked, members, strict=True)
+                        ]
+                    }
                 )
         return out
+
+
+def _columns(
+    picked: list[int],
+    members: list[Member],
+    sent: list[list[float]],
+    exact: list[list[float]],
+    changed: list[bool],
+) -> dict[str, list[Any]]:
+    """A group's members as columns: ids, names, each bound as sent, and the exact bounds
+    (None where rounding changed none)."""
+    bounds = [sent[k] for k in picked]
+    control_min, control_max, look_through_min, look_through_max = (
+        (list(column) for column in zip(*bounds, strict=True)) if bounds else ([], [], [], [])
+    )
+    return {
+        "ids": [m[0] for m in members],
+        "names": [m[1] for m in members],
+        "control_min": control_min,
+        "control_max": control_max,
+        "look_through_min": look_through_min,
+        "look_through_max": look_through_max,
+        "exact": [exact[k] if changed[k] else None for k in picked],
+    }

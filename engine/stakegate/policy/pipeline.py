@@ -193,6 +193,7 @@ class Pipeline:
             encode,
             restricted=view.batch_restricted,
             rounded=view.batch_rounded,
+            columns=view.batch_columns,
         )
         return Query(BATCH, batch.body, ids, batch)
 

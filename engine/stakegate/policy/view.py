@@ -125,6 +125,9 @@ class PolicyView:
     # Whether it takes group members of seven, bounds rounded (policy/batch.py); a policy built
     # before them is sent members of six, exact.
     batch_rounded: bool = False
+    # Whether a group may carry its members as columns (``MemberPlan.groups``); a policy built
+    # before is sent members of seven.
+    batch_columns: bool = False
     # SHA-256 of the config this view validated (``params.config_digest``). Sent with every
     # query, so that OPA does not validate the same config again in each one (about 1.7 ms a
     # query); a policy built before it reports none, and validates it in every query.
@@ -153,6 +156,7 @@ class PolicyView:
             doc.get("batch_form") is True,
             doc.get("batch_restricted") is True,
             doc.get("batch_rounded") is True,
+            doc.get("batch_columns") is True,
             _digest(doc.get("config_digest")),
         )
 

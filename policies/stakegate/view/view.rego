@@ -13,13 +13,15 @@ import data.stakegate.regions
 # title: Policy view
 # description: |
 #   {"valid", "problems", "params", "classification", "regimes", "batch_form",
-#   "batch_restricted", "batch_rounded"}, defined for every config. "batch_form" is true: this
+#   "batch_restricted", "batch_rounded", "batch_columns"}, defined for every config. "batch_form" is true: this
 #   policy answers data.stakegate.batch.decisions, which the engine then screens with (a policy
 #   built before it has no such key, and is asked entity by entity). "batch_restricted" is true: that entrypoint
 #   also takes restricted groups (input.restricted; a policy built before them is sent those
 #   entities whole). "batch_rounded" is true: it takes group members of seven, whose bounds may
 #   be rounded outward with the exact ones beside them (batch.facts; a policy built before
-#   them is sent members of six, exact). "config_digest" is params.config_digest when the config
+#   them is sent members of six, exact). "batch_columns" is true: a group may carry members as
+#   columns (input.groups[_].columns; a policy built before is sent members of seven).
+#   "config_digest" is params.config_digest when the config
 #   is valid (null otherwise): the engine sends it with every query, which then does not
 #   validate the same config again. The view itself always validates in full.
 #   "problems" lists params.problems sorted by parameter (then message), [] when valid. "params"
@@ -38,6 +40,7 @@ policy := {
 	"batch_form": true,
 	"batch_restricted": true,
 	"batch_rounded": true,
+	"batch_columns": true,
 	"config_digest": params.config_digest,
 } if {
 	count(params.problems) == 0
@@ -50,6 +53,7 @@ policy := {
 	"batch_form": true,
 	"batch_restricted": true,
 	"batch_rounded": true,
+	"batch_columns": true,
 	"config_digest": null,
 }
 

@@ -21,6 +21,7 @@ test_policy_valid_config if {
 		"batch_form": true,
 		"batch_restricted": true,
 		"batch_rounded": true,
+		"batch_columns": true,
 		"config_digest": crypto.sha256(json.marshal(_config)),
 	}
 
@@ -82,6 +83,7 @@ test_policy_invalid_config if {
 		"batch_form": true,
 		"batch_restricted": true,
 		"batch_rounded": true,
+		"batch_columns": true,
 		"config_digest": null,
 	} with data.stakegate.config as config
 }
@@ -89,7 +91,7 @@ test_policy_invalid_config if {
 test_policy_defined_for_any_config if {
 	every config in [{}, null, [], "CN"] {
 		v := view.policy with data.stakegate.config as config
-		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true, "batch_rounded": true, "config_digest": null}
+		object.remove(v, ["problems"]) == {"valid": false, "params": null, "classification": null, "regimes": null, "batch_form": true, "batch_restricted": true, "batch_rounded": true, "batch_columns": true, "config_digest": null}
 		[p.parameter | some p in v.problems] == [
 			"consolidation_share", "exceptions", "method", "ownership_threshold",
 			"percent_tolerance", "restricted_regions", "threshold_comparison", "user_assigned_codes",
