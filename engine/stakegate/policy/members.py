@@ -118,8 +118,9 @@ class MemberPlan:
             if changed is None:
                 out.sent.append({"members": members})
             elif columns:
-                fields = {"columns": _columns(picked, members, sent, exact, changed)}
-                out.sent.append({**fields, "members": []})
+                bounds = self._sent[at[part]].T.tolist()
+                columns_of = _columns(members, bounds, exact, picked, changed)
+                out.sent.append({"columns": columns_of, "members": []})
             else:
                 out.sent.append(
                     {
@@ -133,18 +134,15 @@ class MemberPlan:
 
 
 def _columns(
-    picked: list[int],
     members: list[Member],
-    sent: list[list[float]],
+    bounds: list[list[float]],
     exact: list[list[float]],
+    picked: list[int],
     changed: list[bool],
 ) -> dict[str, list[Any]]:
-    """A group's members as columns: ids, names, each bound as sent, and the exact bounds
-    (None where rounding changed none)."""
-    bounds = [sent[k] for k in picked]
-    control_min, control_max, look_through_min, look_through_max = (
-        (list(column) for column in zip(*bounds, strict=True)) if bounds else ([], [], [], [])
-    )
+    """A group's members as columns: ids, names, each bound as sent
+    (``bounds``, one list per bound), and the exact bounds (None where rounding changed none)."""
+    control_min, control_max, look_through_min, look_through_max = bounds
     return {
         "ids": [m[0] for m in members],
         "names": [m[1] for m in members],
