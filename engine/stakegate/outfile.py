@@ -53,7 +53,7 @@ def atomic_write(
     try:
         fd, partial = tempfile.mkstemp(prefix=f".{target.name}{PARTIAL_MARKER}", dir=target.parent)
     except OSError as e:
-        raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+        raise _cannot_write(out, e, param) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as handle:
             try:
@@ -63,11 +63,11 @@ def atomic_write(
             except OSError as e:
                 if e.errno not in _WRITE_ERRORS:
                     raise
-                raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+                raise _cannot_write(out, e, param) from None
         try:
             os.replace(partial, target)
         except OSError as e:
-            raise InputError(f"{out}: cannot write: {e.strerror or e}", param=param) from None
+            raise _cannot_write(out, e, param) from None
     except BaseException:
         Path(partial).unlink(missing_ok=True)
         raise
@@ -89,4 +89,9 @@ def standard_output() -> Iterator[IO[str]]:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         os.close(null)
-        raise InputError(f"standard output: cannot write: {e.strerror or e}") from None
+        raise _cannot_write("standard output", e) from None
+
+
+def _cannot_write(what: str | Path, error: OSError, param: str | None = None) -> InputError:
+    """The one message for output that cannot be written, naming it and the system's reason."""
+    return InputError(f"{what}: cannot write: {error.strerror or error}", param=param)

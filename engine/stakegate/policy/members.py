@@ -106,7 +106,13 @@ class MemberPlan:
         parts.sort(key=lambda part: int(part[0]))  # groups in the order of their first member
         where, rows_of = positions.tolist(), at.tolist()
         exact = self._exact[at].tolist()
-        sent = self._sent[at].tolist() if rounded else exact
+        sent_rows = self._sent[at]
+        if not rounded:
+            sent = exact
+        elif columns:
+            sent = []  # each group reads its columns from sent_rows
+        else:
+            sent = sent_rows.tolist()
         changed = self._changed[at].tolist() if rounded else None
         names, keys = self._names, self._keys
         out = MemberGroups([], [], [])
@@ -118,7 +124,7 @@ class MemberPlan:
             if changed is None:
                 out.sent.append({"members": members})
             elif columns:
-                bounds = self._sent[at[part]].T.tolist()
+                bounds = sent_rows[part].T.tolist()
                 columns_of = _columns(members, bounds, exact, picked, changed)
                 out.sent.append({"columns": columns_of, "members": []})
             else:
