@@ -57,14 +57,16 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_build_manifest_and_contents(signed: Path):
     verified = verify_bundle(signed, PUBLIC)
     content = content_digest(verified.files)
+    # The gate's per-test timeout (bundles/gate.py): under OPA's default 5 s, a slow test under
+    # coverage errored on a loaded CI machine, and this read an empty report.
     tests = subprocess.run(
-        [find_opa_binary(), "test", str(POLICIES), "--format", "json"],
+        [find_opa_binary(), "test", str(POLICIES), "--format", "json", "--timeout", "60s"],
         capture_output=True,
         text=True,
         timeout=120,
     )
     coverage = subprocess.run(
-        [find_opa_binary(), "test", str(POLICIES), "--coverage"],
+        [find_opa_binary(), "test", str(POLICIES), "--coverage", "--timeout", "60s"],
         capture_output=True,
         text=True,
         timeout=300,
